@@ -1,0 +1,20 @@
+// Shared services every capability needs: configuration, the clock and the personal-data cipher.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { AppConfig } from '../config.js'
+import type { Clock } from '../shared/clock.js'
+import { createPiiCipher, type PiiCipher } from '../shared/pii.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: AppConfig
+    clock: Clock
+    pii: PiiCipher
+  }
+}
+
+export default fp(async function context (app: FastifyInstance, opts: { config: AppConfig; clock: Clock }) {
+  app.decorate('config', opts.config)
+  app.decorate('clock', opts.clock)
+  app.decorate('pii', createPiiCipher(opts.config.pii))
+}, { name: 'context' })

@@ -1,0 +1,39 @@
+// The entry point: configuration, logger, listen, and graceful shutdown. Everything else is in buildApp.
+import closeWithGrace from 'close-with-grace'
+import { pino, transport } from 'pino'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { loggerOptions } from './shared/logging.js'
+
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`)
+      process.exit(78) // EX_CONFIG
+    }
+    throw error
+  }
+
+  // Pretty logs for a person at a terminal; JSON lines for everything else.
+  const logger = pino(loggerOptions(config.logLevel),
+    process.stdout.isTTY ? transport({ target: 'pino-pretty', options: { translateTime: 'SYS:standard' } }) : undefined)
+
+  const app = await buildApp(config, { logger })
+  closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
+    if (err !== undefined) logger.error({ err }, 'shutting down after an error')
+    else logger.info({ signal }, 'shutting down')
+    await app.close()
+  })
+
+  await app.listen({ host: config.host, port: config.port })
+  logger.info({
+    database: config.database.kind,
+    devTokens: config.devTokens,
+    startupMs: Math.round(process.uptime() * 1000)
+  }, 'ready')
+}
+
+await main()
