@@ -59,6 +59,8 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     routerOptions: { maxParamLength: 200 }
   })
   installValidators(app)
+  // Bodies are JSON (and, per route, images); Fastify's default text/plain parser would let text through to validation.
+  app.removeContentTypeParser('text/plain')
 
   const database = deps.database ?? await openDatabase(config.database, app.log)
   try {
