@@ -94,7 +94,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     await app.register(healthRoutes)
     await app.register(stationRoutes)
     await app.register(holderRoutes)
-    if (config.devTokens) await app.register(devRoutes)
+    await app.register(devRoutes, { enabled: config.devTokens })
 
     await app.ready()
     if (config.seedSampleData) {

@@ -4,27 +4,35 @@ import { createTokenMinter } from '../auth/tokens.js'
 import { shanghaiDate } from '../domain/calendar.js'
 import { normalizeIdentity } from '../domain/identity.js'
 import { assertValidIdentity } from '../holders/routes.js'
+import { routeNotFound } from '../plugins/errors.js'
 import { errorResponses, JSON_BODY } from '../shared/schemas.js'
 import { claimsFor, DevTokenRequestSchema, DevTokenSchema } from './claims.js'
 
-const devRoutes: FastifyPluginAsyncTypebox = async function devRoutes (app) {
-  const mint = createTokenMinter(app.config.jwt, app.clock)
+// Always registered, so the OpenAPI document is the same in every configuration; switched off, it answers
+// exactly like a route that does not exist.
+const devRoutes: FastifyPluginAsyncTypebox<{ enabled: boolean }> = async function devRoutes (app, opts) {
+  const mint = opts.enabled ? createTokenMinter(app.config.jwt, app.clock) : undefined
 
   app.post('/v1/dev/tokens', {
+    // Before parsing and validation, so nothing distinguishes it from an unknown route.
+    onRequest: async () => { if (mint === undefined) throw routeNotFound() },
     schema: {
       tags: ['development'],
+      operationId: 'mintDevToken',
       summary: 'Mint a development token',
-      description: 'Exists only when DEV_TOKENS=true (never in production). Signs a token for any role, valid for 12 hours. ' +
+      security: [],
+      description: 'Exists only when DEV_TOKENS=true (never in production); otherwise 404 like any unknown route. ' +
+        'Signs a token for any role, valid for 12 hours. ' +
         'A citizen token carries the identity that the app\'s identity provider would have verified.',
       body: DevTokenRequestSchema,
       response: {
         200: { ...DevTokenSchema, description: 'The token' },
-        ...errorResponses(...JSON_BODY)
+        ...errorResponses(...JSON_BODY, 404)
       }
     }
   }, async (request) => {
     if (request.body.role === 'citizen') assertValidIdentity(normalizeIdentity(request.body.identity), shanghaiDate(app.clock.now()), '/identity')
-    return mint(claimsFor(request.body, app.pii))
+    return mint!(claimsFor(request.body, app.pii))
   })
 }
 

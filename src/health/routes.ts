@@ -17,7 +17,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app
     logLevel: 'warn',
     schema: {
       tags: ['operations'],
+      operationId: 'getLiveness',
       summary: 'Liveness',
+      security: [],
       description: 'Answers 200 while the process runs; does not touch the database.',
       response: { 200: HealthSchema }
     }
@@ -27,7 +29,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app
     logLevel: 'warn',
     schema: {
       tags: ['operations'],
+      operationId: 'getReadiness',
       summary: 'Readiness',
+      security: [],
       description: 'Answers 200 when the database is reachable and fully migrated, 503 problem+json otherwise. Load balancers route traffic by it.',
       response: { 200: HealthSchema, 503: problemResponse(503, 'The database is unreachable or not migrated') }
     }

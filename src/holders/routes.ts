@@ -37,6 +37,7 @@ const holderRoutes: FastifyPluginAsyncTypebox = async function holderRoutes (app
     onRequest: app.authorize(['bureau_staff', 'admin']),
     schema: {
       tags: ['holders'],
+      operationId: 'registerHolder',
       summary: 'Register a holder',
       description: 'Registers a holder of a preferential-treatment card with their current card. The resident ID check character ' +
         '(ISO 7064 MOD 11-2) is verified. ID number and phone are stored encrypted; the answer is masked. An identity that is ' +
@@ -81,6 +82,7 @@ const holderRoutes: FastifyPluginAsyncTypebox = async function holderRoutes (app
     onRequest: app.authorize(['station_staff', 'bureau_staff', 'admin']),
     schema: {
       tags: ['holders'],
+      operationId: 'getHolder',
       summary: 'Get a holder',
       description: 'One holder with the current card, masked. Every look-up is written to the audit trail (who looked up whom, when).',
       security: bearerSecurity,

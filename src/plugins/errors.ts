@@ -89,6 +89,11 @@ function build (status: number, code: string, title: string, detail: string, bas
   return { problem: { type: problemType(code), title, status, code, detail, ...base, ...extra } as Problem, headers: {} as Record<string, string> }
 }
 
+/** The problem for a route that does not exist (or is switched off, which must look the same). */
+export function routeNotFound (): ProblemError {
+  return new ProblemError(404, 'ROUTE_NOT_FOUND', 'Not found', { detail: 'No such route' })
+}
+
 export function sendProblem (reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(problem.status).headers(headers).type('application/problem+json').send(problem)
 }
@@ -105,9 +110,7 @@ export default fp(async function errors (app: FastifyInstance) {
   })
 
   app.setNotFoundHandler((request, reply) => {
-    const problem = build(404, 'ROUTE_NOT_FOUND', 'Not found', 'No such route', {
-      instance: request.url.split('?')[0], requestId: String(request.id)
-    }).problem
+    const problem = toProblem(routeNotFound(), request).problem
     return sendProblem(reply, problem)
   })
 }, { name: 'errors' })

@@ -35,7 +35,9 @@ export default fp(async function metrics (app: FastifyInstance, opts: { token: s
     logLevel: 'warn',
     schema: {
       tags: ['operations'],
+      operationId: 'getMetrics',
       summary: 'Prometheus metrics',
+      security: [{ metricsToken: [] }, {}],
       description: 'Prometheus text exposition format. When METRICS_TOKEN is configured the scraper must send it as a Bearer token.',
       response: {
         200: Type.String({ description: 'Prometheus text format' }),

@@ -27,7 +27,8 @@ export default fp(async function openapi (app: FastifyInstance) {
       tags: API_TAGS,
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'JWT from the identity provider (or POST /v1/dev/tokens in development)' }
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'JWT from the identity provider (or POST /v1/dev/tokens in development)' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, required by /metrics only when configured' }
         }
       }
     }

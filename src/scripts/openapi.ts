@@ -6,9 +6,9 @@ import { loadConfig } from '../config.js'
 
 const target = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url))
 
-/** The document as the code generates it; dev routes included, so integrators see the whole surface. */
+/** The document as the code generates it (the same whatever the configuration). */
 export async function generateOpenApi (): Promise<string> {
-  const config = loadConfig({}, { DATA_DIR: 'memory://', DEV_TOKENS: true, SEED_SAMPLE_DATA: false, MIGRATE_ON_START: false, LOG_LEVEL: 'silent' })
+  const config = loadConfig({}, { DATA_DIR: 'memory://', SEED_SAMPLE_DATA: false, MIGRATE_ON_START: false, LOG_LEVEL: 'silent' })
   const app = await buildApp(config, { logger: false })
   try {
     return `${JSON.stringify(app.swagger(), null, 2)}\n`

@@ -25,8 +25,11 @@ export const MaskedIdentitySchema = Type.Object({
   nameMasked: Type.String({ description: 'Name masked as the app shows it, e.g. 张*三' })
 }, { additionalProperties: false })
 
+export const DEFAULT_PAGE_SIZE = 20
+
+// Optional with a default: the validator fills it in, and the document does not mark it required.
 export const PaginationQuerySchema = {
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1 to 100' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE, description: 'Page size, 1 to 100' })),
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque cursor from the previous page\'s nextCursor' }))
 }
 

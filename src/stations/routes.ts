@@ -5,7 +5,7 @@ import { parseLatLng } from '../domain/geo.js'
 import { principalOf } from '../plugins/auth.js'
 import { decodeCursor, encodeCursor } from '../shared/cursor.js'
 import { notFound, validationProblem } from '../shared/problem.js'
-import { AUTHENTICATED, bearerSecurity, errorResponses, JSON_BODY, pageOf } from '../shared/schemas.js'
+import { AUTHENTICATED, bearerSecurity, DEFAULT_PAGE_SIZE, errorResponses, JSON_BODY, pageOf } from '../shared/schemas.js'
 import { insertStation, listStations, updateStation } from './repository.js'
 import {
   CreateStationSchema, ListStationsQuerySchema, StationParamsSchema, StationSchema, toStationView, UpdateStationSchema
@@ -19,6 +19,7 @@ const stationRoutes: FastifyPluginAsyncTypebox = async function stationRoutes (a
     onRequest: app.authorize(['citizen', 'station_staff', 'bureau_staff', 'admin']),
     schema: {
       tags: ['stations'],
+      operationId: 'listStations',
       summary: 'List pickup stations',
       description: 'Veterans service stations where a new card can be picked up (领卡网点). `?near=<lat>,<lng>` sorts nearest first ' +
         'and adds `distanceMeters`; `?district=` filters by GB/T 2260 district code. Active stations only, unless bureau or admin ' +
@@ -31,7 +32,7 @@ const stationRoutes: FastifyPluginAsyncTypebox = async function stationRoutes (a
       }
     }
   }, async (request) => {
-    const { near, district, includeInactive, limit, cursor } = request.query
+    const { near, district, includeInactive = false, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
     const position = near === undefined ? undefined : parseLatLng(near)
     if (position === null) throw validationProblem([{ pointer: '/near', in: 'query', message: 'must be <latitude>,<longitude> in degrees' }])
     const offset = decodeCursor(cursor, isOffsetCursor)?.offset ?? 0
@@ -54,6 +55,7 @@ const stationRoutes: FastifyPluginAsyncTypebox = async function stationRoutes (a
     onRequest: app.authorize(['bureau_staff', 'admin']),
     schema: {
       tags: ['stations'],
+      operationId: 'createStation',
       summary: 'Create a station',
       description: 'Adds a pickup station. Audited.',
       security: bearerSecurity,
@@ -78,6 +80,7 @@ const stationRoutes: FastifyPluginAsyncTypebox = async function stationRoutes (a
     onRequest: app.authorize(['bureau_staff', 'admin']),
     schema: {
       tags: ['stations'],
+      operationId: 'updateStation',
       summary: 'Update a station',
       description: 'Changes any subset of a station\'s fields; `active: false` withdraws it from pickup. Audited with before and after.',
       security: bearerSecurity,

@@ -42,7 +42,7 @@ export type StationView = Static<typeof StationSchema>
 export const ListStationsQuerySchema = Type.Object({
   near: Type.Optional(Type.String({ maxLength: 60, description: '`<lat>,<lng>`: sort nearest first and add distanceMeters', examples: ['23.1291,113.2644'] })),
   district: Type.Optional(DistrictCodeSchema),
-  includeInactive: Type.Boolean({ default: false, description: 'Also list inactive stations (bureau and admin only; ignored for other roles)' }),
+  includeInactive: Type.Optional(Type.Boolean({ default: false, description: 'Also list inactive stations (bureau and admin only; ignored for other roles)' })),
   ...PaginationQuerySchema
 })
 
