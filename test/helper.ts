@@ -52,7 +52,7 @@ function withDatabase (url: string, database: string): string {
  * Creates a database for one test file from a migrated template (made once per migration set,
  * under an advisory lock so parallel files do not race), and drops it at teardown.
  */
-async function postgresTestDatabase (t: Test, serverUrl: string): Promise<Database> {
+async function postgresTestDatabase (t: Test, serverUrl: string): Promise<{ database: Database; url: string }> {
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
   const template = `yufu_test_template_${await migrationsFingerprint()}`
@@ -74,7 +74,8 @@ async function postgresTestDatabase (t: Test, serverUrl: string): Promise<Databa
   } finally {
     await admin.end()
   }
-  const database = await openDatabase({ kind: 'postgres', url: withDatabase(serverUrl, name), poolMax: 10 })
+  const url = withDatabase(serverUrl, name)
+  const database = await openDatabase({ kind: 'postgres', url, poolMax: 10 })
   t.teardown(async () => {
     await database.close()
     const dropper = new pg.Client({ connectionString: serverUrl })
@@ -82,17 +83,22 @@ async function postgresTestDatabase (t: Test, serverUrl: string): Promise<Databa
     await dropper.query(`drop database if exists "${name}" with (force)`)
     await dropper.end()
   })
-  return database
+  return { database, url }
 }
 
-export interface TestDatabase { database: Database; kind: TestDatabaseKind; url?: string }
+export interface TestDatabase {
+  database: Database
+  kind: TestDatabaseKind
+  /** The connection string of this file's own database (PostgreSQL only). */
+  url?: string
+}
 
 export async function testDatabase (t: Test): Promise<TestDatabase> {
   const explicit = process.env.TEST_DATABASE_URL
   const url = explicit !== undefined && explicit !== '' ? explicit : await containerDatabaseUrl()
   if (url !== undefined) {
-    const database = await postgresTestDatabase(t, url)
-    return { database, kind: explicit ? 'postgres' : 'container', url }
+    const { database, url: ownUrl } = await postgresTestDatabase(t, url)
+    return { database, kind: explicit ? 'postgres' : 'container', url: ownUrl }
   }
   const database = await openDatabase({ kind: 'embedded', dataDir: 'memory://' })
   await runMigrations(database)

@@ -1,6 +1,7 @@
 // Logger options shared by the server and tests: request ids, no query strings, personal data redacted.
 import type { FastifyRequest } from 'fastify'
-import type { LoggerOptions } from 'pino'
+import { stdSerializers, type LoggerOptions } from 'pino'
+import { driverError } from './db-errors.js'
 
 /** Paths pino censors wherever an object with personal data or credentials reaches a log line. */
 export const REDACT_PATHS = [
@@ -17,11 +18,30 @@ export const REDACT_PATHS = [
   'body', '*.body'
 ]
 
+/**
+ * Database errors carry the failed query's parameters (names, phones) and the driver's message can quote
+ * a value; log only what identifies the failure: the SQL text, the SQLSTATE and the constraint.
+ */
+export function serializeError (error: unknown): Record<string, unknown> {
+  const query = (error as { query?: unknown }).query
+  const driver = driverError(error)
+  if (typeof query === 'string' || driver !== undefined) {
+    return {
+      type: 'DatabaseError',
+      ...(typeof query === 'string' ? { query } : {}),
+      code: driver?.code,
+      constraint: driver?.constraint
+    }
+  }
+  return stdSerializers.err(error as Error)
+}
+
 export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     serializers: {
+      err: serializeError,
       // Query strings can carry anything a client typed; log the path only.
       req: (request: FastifyRequest) => ({
         method: request.method,
