@@ -17,9 +17,3 @@ export function addOneYear (date: string): string {
 export function warrantyEndDate (issuedAt: string): string {
   return addOneYear(issuedAt)
 }
-
-export function isRealDate (date: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return false
-  const parsed = new Date(`${date}T00:00:00Z`)
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === date
-}

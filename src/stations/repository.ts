@@ -18,7 +18,7 @@ const EARTH_RADIUS_METERS = 6_371_008.8
 
 /** Haversine distance in SQL, so sorting and paging happen in the database. */
 function distanceSql (near: { latitude: number; longitude: number }): SQL<number> {
-  return sql<number>`round(2 * ${EARTH_RADIUS_METERS} * asin(sqrt(
+  return sql<number>`round(2 * ${EARTH_RADIUS_METERS}::double precision * asin(sqrt(
     power(sin(radians(${stations.latitude} - ${near.latitude}) / 2), 2) +
     cos(radians(${near.latitude})) * cos(radians(${stations.latitude})) *
     power(sin(radians(${stations.longitude} - ${near.longitude}) / 2), 2))))::integer`

@@ -293,7 +293,7 @@ t.test('holders', async (t) => {
       ['phone 12345', { ...valid, phone: '12345' }, ['/phone']],
       ['unknown top-level field', { ...valid, nickname: '老张' }, ['/nickname']],
       ['missing card', withoutCard, ['/card']],
-      ['idNumber as a number', { ...valid, identity: { ...valid.identity, idNumber: 440106198001011234 } }, ['/identity/idNumber']],
+      ['idNumber as a number', { ...valid, identity: { ...valid.identity, idNumber: 440106198001011 } }, ['/identity/idNumber']],
       ['unknown identity field', { ...valid, identity: { ...valid.identity, gender: 'M' } }, ['/identity/gender']],
       ['lowercase card number', { ...valid, card: { cardNumber: 'a12345678', issuedAt: '2026-06-30' } }, ['/card/cardNumber']],
       ['several at once', { ...valid, phone: 13800138000, extra: true, card: { issuedAt: '2026-06-30' } }, ['/phone', '/extra', '/card/cardNumber']]
