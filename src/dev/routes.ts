@@ -8,6 +8,8 @@ import { routeNotFound } from '../plugins/errors.js'
 import { errorResponses, JSON_BODY } from '../shared/schemas.js'
 import { claimsFor, DevTokenRequestSchema, DevTokenSchema } from './claims.js'
 
+export const DEV_TOKENS_PER_MINUTE = 120
+
 // Always registered, so the OpenAPI document is the same in every configuration; switched off, it answers
 // exactly like a route that does not exist.
 const devRoutes: FastifyPluginAsyncTypebox<{ enabled: boolean }> = async function devRoutes (app, opts) {
@@ -16,6 +18,8 @@ const devRoutes: FastifyPluginAsyncTypebox<{ enabled: boolean }> = async functio
   app.post('/v1/dev/tokens', {
     // Before parsing and validation, so nothing distinguishes it from an unknown route.
     onRequest: async () => { if (mint === undefined) throw routeNotFound() },
+    // Tokens are cheap to mint; a script looping on this endpoint is a bug worth surfacing.
+    config: { rateLimit: { max: DEV_TOKENS_PER_MINUTE, timeWindow: 60_000 } },
     schema: {
       tags: ['development'],
       operationId: 'mintDevToken',
@@ -27,7 +31,7 @@ const devRoutes: FastifyPluginAsyncTypebox<{ enabled: boolean }> = async functio
       body: DevTokenRequestSchema,
       response: {
         200: { ...DevTokenSchema, description: 'The token' },
-        ...errorResponses(...JSON_BODY, 404)
+        ...errorResponses(...JSON_BODY, 404, 429)
       }
     }
   }, async (request) => {

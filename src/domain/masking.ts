@@ -8,13 +8,15 @@ function chars (value: string): string[] {
 
 /**
  * First two and last two characters around exactly five stars ('44*****34'). The fixed star count
- * hides the length, which would otherwise tell the document type. Four characters or fewer are
- * fully hidden, since showing two plus two would show everything.
+ * hides the length, which would otherwise tell the document type. Shorter numbers (passports,
+ * permits) show one character at each end, so at most a fifth of them shows; four characters or
+ * fewer are fully hidden.
  */
 export function maskIdNumber (idNumber: string): string {
   const c = chars(idNumber)
   if (c.length <= 4) return '****'
-  return `${c.slice(0, 2).join('')}*****${c.slice(-2).join('')}`
+  const shown = c.length < 10 ? 1 : 2
+  return `${c.slice(0, shown).join('')}*****${c.slice(-shown).join('')}`
 }
 
 /** Card numbers are masked like document numbers ('A1*****78'). */

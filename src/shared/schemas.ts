@@ -67,7 +67,7 @@ export function errorResponses (...statuses: number[]): Record<number, ReturnTyp
 }
 
 /** Statuses every authenticated route can answer with. */
-export const AUTHENTICATED = [401, 403, 429, 503] as const
+export const AUTHENTICATED = [401, 403, 503] as const
 /** Statuses every route with a JSON body can answer with. */
 export const JSON_BODY = [400, 413, 415] as const
 

@@ -53,3 +53,19 @@ t.test('without DEV_TOKENS the endpoint does not exist', async (t) => {
   const invalid = await app.inject({ method: 'POST', url: '/v1/dev/tokens', payload: { nonsense: 1 } })
   t.equal(invalid.statusCode, 404, 'not even validation reveals it')
 })
+
+t.test('minting is rate limited per client, with 429 problem+json and Retry-After', async (t) => {
+  const { app } = await buildTestApp(t)
+  const { DEV_TOKENS_PER_MINUTE } = await import('../../src/dev/routes.js')
+  const mint = (ip: string) => app.inject({ method: 'POST', url: '/v1/dev/tokens', payload: { role: 'admin' }, remoteAddress: ip })
+  for (let i = 0; i < DEV_TOKENS_PER_MINUTE; i++) {
+    const res = await mint('10.0.0.1')
+    if (res.statusCode !== 200) { t.fail(`request ${i} was ${res.statusCode}`); return }
+  }
+  const limited = await mint('10.0.0.1')
+  t.equal(limited.statusCode, 429)
+  t.match(limited.headers['content-type'], 'application/problem+json')
+  t.equal(limited.json().code, 'RATE_LIMITED')
+  t.ok(Number(limited.headers['retry-after']) > 0)
+  t.equal((await mint('10.0.0.2')).statusCode, 200, 'another client is not affected')
+})

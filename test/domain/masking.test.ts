@@ -3,18 +3,21 @@
 import t from 'tap'
 import { maskCardNumber, maskIdNumber, maskName, maskPhone } from '../../src/domain/masking.js'
 
-t.test('ID numbers: first two, five stars, last two', async (t) => {
+t.test('ID numbers: first two, five stars, last two (one and one under ten characters)', async (t) => {
   t.equal(maskIdNumber('440104199001011234'), '44*****34')
   t.equal(maskIdNumber('11010519491231002X'), '11*****2X')
-  t.equal(maskIdNumber('H12345678'), 'H1*****78')
-  t.equal(maskIdNumber('AB123'), 'AB*****23')
+  t.equal(maskIdNumber('H12345678'), 'H*****8')
+  t.equal(maskIdNumber('AB123'), 'A*****3', 'a short number shows one character at each end')
+  t.equal(maskIdNumber('E12345678'), 'E*****8')
+  t.equal(maskIdNumber('H123456789'), 'H1*****89')
   t.equal(maskIdNumber('1234'), '****')
   t.equal(maskIdNumber('1'), '****')
   t.equal(maskIdNumber(''), '****')
 })
 
 t.test('card numbers use the ID number rule', async (t) => {
-  t.equal(maskCardNumber('A12345678'), 'A1*****78')
+  t.equal(maskCardNumber('A12345678'), 'A*****8')
+  t.equal(maskCardNumber('A1234567890'), 'A1*****90')
   t.equal(maskCardNumber('A123'), '****')
 })
 
@@ -36,7 +39,7 @@ t.test('names outside the BMP are masked by code point', async (t) => {
   t.equal(maskName('张𠀌丰'), '张*丰')
   const masked = maskName('𠀋𠀌𠀍')
   t.notMatch(masked, /\p{Cs}/u, 'no lone surrogate')
-  t.equal(maskIdNumber('𠀋𠀌123𠀍𠀎'), '𠀋𠀌*****𠀍𠀎')
+  t.equal(maskIdNumber('𠀋𠀌123456𠀍𠀎'), '𠀋𠀌*****𠀍𠀎')
 })
 
 t.test('phones: first three, four stars, last four', async (t) => {
