@@ -8,10 +8,10 @@ import { IdentitySchema, InstantSchema, UuidSchema } from '../shared/schemas.js'
 const SubjectSchema = Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:@-]+$', description: 'Staff member id (JWT sub); a development default when omitted' }))
 
 export const DevTokenRequestSchema = Type.Union([
-  Type.Object({ role: Type.Literal('citizen'), identity: IdentitySchema }, { additionalProperties: false, title: 'Citizen' }),
-  Type.Object({ role: Type.Literal('station_staff'), stationId: UuidSchema, subject: SubjectSchema }, { additionalProperties: false, title: 'Station staff' }),
-  Type.Object({ role: Type.Literal('bureau_staff'), subject: SubjectSchema }, { additionalProperties: false, title: 'Bureau staff' }),
-  Type.Object({ role: Type.Literal('admin'), subject: SubjectSchema }, { additionalProperties: false, title: 'Admin' })
+  Type.Object({ role: Type.Literal('citizen', { description: 'A holder signed in through the app' }), identity: IdentitySchema }, { additionalProperties: false, title: 'Citizen' }),
+  Type.Object({ role: Type.Literal('station_staff', { description: 'Staff of one service station' }), stationId: UuidSchema, subject: SubjectSchema }, { additionalProperties: false, title: 'Station staff' }),
+  Type.Object({ role: Type.Literal('bureau_staff', { description: 'City bureau staff' }), subject: SubjectSchema }, { additionalProperties: false, title: 'Bureau staff' }),
+  Type.Object({ role: Type.Literal('admin', { description: 'Operator' }), subject: SubjectSchema }, { additionalProperties: false, title: 'Admin' })
 ], { description: 'Which role the token is for, with the claims that role needs' })
 export type DevTokenRequest = Static<typeof DevTokenRequestSchema>
 

@@ -15,7 +15,7 @@ export const RegisterHolderSchema = Type.Object({
     cardNumber: Type.String({ pattern: '^[A-Z0-9]{6,20}$', description: 'Card number of the current card' }),
     issuedAt: { ...DateSchema, description: 'Issue date of the current card (starts its one-year warranty)' },
     photoJpegBase64: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'The card photo, base64 JPEG, 358×441 pixels' }))
-  }, { additionalProperties: false })
+  }, { additionalProperties: false, description: 'The holder\'s current card' })
 }, { additionalProperties: false })
 export type RegisterHolder = Static<typeof RegisterHolderSchema>
 

@@ -23,7 +23,7 @@ export const MaskedIdentitySchema = Type.Object({
   idType: IdTypeSchema,
   idNumberMasked: Type.String({ description: 'ID number masked as the app shows it, e.g. 44*****34' }),
   nameMasked: Type.String({ description: 'Name masked as the app shows it, e.g. 张*三' })
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'The holder\'s identity, masked' })
 
 export const DEFAULT_PAGE_SIZE = 20
 

@@ -61,9 +61,35 @@ t.test('the served OpenAPI document is 3.1 and identical to openapi/openapi.json
       const responses = op.responses as Record<string, { description?: string }>
       t.ok(Object.keys(responses).some((s) => s.startsWith('2')), `${where} documents its success`)
       t.ok(Object.values(responses).every((r) => r.description), `${where} describes every response`)
+      for (const parameter of (op.parameters ?? []) as Array<{ name: string; description?: string }>) {
+        t.ok(parameter.description, `${where} describes parameter ${parameter.name}`)
+      }
+      const body = op.requestBody as { content: Record<string, { schema: unknown }> } | undefined
+      t.same(undescribedFields(Object.values(body?.content ?? {}).map((c) => c.schema)), [], `${where} describes every body field`)
+      const payloads = Object.values(responses as Record<string, { content?: Record<string, { schema: unknown }> }>)
+        .flatMap((r) => Object.values(r.content ?? {}).map((c) => c.schema))
+      t.same(undescribedFields(payloads), [], `${where} describes every response field`)
     }
   }
 })
+
+/** Property paths without a description, through nested objects, arrays and unions. */
+function undescribedFields (schemas: unknown[], path = ''): string[] {
+  const missing: string[] = []
+  for (const schema of schemas) {
+    if (schema === null || typeof schema !== 'object') continue
+    const s = schema as Record<string, unknown>
+    for (const [name, property] of Object.entries((s.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+      if (typeof property.description !== 'string') missing.push(`${path}/${name}`)
+      missing.push(...undescribedFields([property], `${path}/${name}`))
+    }
+    for (const key of ['items', 'anyOf', 'oneOf', 'allOf']) {
+      const nested = s[key]
+      missing.push(...undescribedFields(Array.isArray(nested) ? nested : [nested], path))
+    }
+  }
+  return [...new Set(missing)]
+}
 
 t.test('interactive docs', async (t) => {
   const { app } = await buildTestApp(t)
