@@ -9,9 +9,15 @@ import type { AppConfig } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
 import { seedSampleData } from './db/seed.js'
+import adminRoutes from './admin/routes.js'
+import applicationRoutes from './applications/routes.js'
 import devRoutes from './dev/routes.js'
 import healthRoutes from './health/routes.js'
+import meRoutes from './holders/me-routes.js'
 import holderRoutes from './holders/routes.js'
+import paymentRoutes from './payments/routes.js'
+import photoRoutes from './photos/routes.js'
+import idempotencyPlugin from './plugins/idempotency.js'
 import authPlugin from './plugins/auth.js'
 import contextPlugin from './plugins/context.js'
 import dbPlugin from './plugins/db.js'
@@ -19,6 +25,7 @@ import errorsPlugin from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import { installValidators } from './plugins/validation.js'
+import { createLocalPaymentPlatform, type PaymentPlatform } from './payments/platform.js'
 import stationRoutes from './stations/routes.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { loggerOptions } from './shared/logging.js'
@@ -28,6 +35,8 @@ export interface AppDeps {
   clock?: Clock
   /** An open database; when omitted the app opens one from the configuration and closes it on close. */
   database?: Database
+  /** The payment platform adapter; default: codes issued locally from a database sequence. */
+  paymentPlatform?: PaymentPlatform
   /** A pino logger (the server's), `false` for silence; default: JSON logs to stdout at LOG_LEVEL. */
   logger?: Logger | false
 }
@@ -67,7 +76,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     if (config.migrateOnStart) await runMigrations(database)
 
     // Cross-cutting first: shared services and the error handler every later plugin relies on.
-    await app.register(contextPlugin, { config, clock })
+    await app.register(contextPlugin, { config, clock, paymentPlatform: deps.paymentPlatform ?? createLocalPaymentPlatform(config.paymentRegionCode) })
     await app.register(errorsPlugin)
     app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
 
@@ -89,11 +98,17 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     // Our own plugins.
     await app.register(dbPlugin, { database, owned: deps.database === undefined })
     await app.register(metricsPlugin, { token: config.metricsToken })
+    await app.register(idempotencyPlugin)
 
     // Routes.
     await app.register(healthRoutes)
     await app.register(stationRoutes)
     await app.register(holderRoutes)
+    await app.register(meRoutes)
+    await app.register(photoRoutes)
+    await app.register(applicationRoutes)
+    await app.register(paymentRoutes)
+    await app.register(adminRoutes)
     await app.register(devRoutes, { enabled: config.devTokens })
 
     await app.ready()

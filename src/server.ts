@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import { pino, transport } from 'pino'
 import { buildApp } from './app.js'
+import { startExpirySweeper } from './applications/expiry.js'
 import { ConfigError, loadConfig } from './config.js'
 import { loggerOptions } from './shared/logging.js'
 
@@ -22,9 +23,11 @@ async function main (): Promise<void> {
     process.stdout.isTTY ? transport({ target: 'pino-pretty', options: { translateTime: 'SYS:standard' } }) : undefined)
 
   const app = await buildApp(config, { logger })
+  const sweeper = startExpirySweeper(app, config.expirySweepIntervalMs)
   closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err }, 'shutting down after an error')
     else logger.info({ signal }, 'shutting down')
+    await sweeper.stop()
     await app.close()
   })
 

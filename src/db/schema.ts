@@ -1,8 +1,8 @@
 // Drizzle schema: the tables of the service. Columns are snake_case; API objects are mapped per resource.
 import { sql } from 'drizzle-orm'
 import {
-  bigserial, boolean, check, customType, date, doublePrecision, index, integer, jsonb, pgTable, text,
-  timestamp, uniqueIndex, uuid
+  bigserial, boolean, check, customType, date, doublePrecision, index, integer, jsonb, pgSequence, pgTable, primaryKey,
+  text, timestamp, uniqueIndex, uuid
 } from 'drizzle-orm/pg-core'
 
 // pg hands back Buffer and PGlite Uint8Array; normalise to Buffer so callers see one type.
@@ -36,6 +36,8 @@ export const photos = pgTable('photos', {
   width: integer('width').notNull(),
   height: integer('height').notNull(),
   bytes: integer('bytes').notNull(),
+  /** Who uploaded it (token subject); an upload can only be used by its uploader. Null for registry photos. */
+  uploadedBy: text('uploaded_by'),
   createdAt: instant('created_at').notNull()
 })
 
@@ -91,4 +93,134 @@ export const auditEvents = pgTable('audit_events', {
   index('audit_events_actor_idx').on(t.actorId, t.id),
   index('audit_events_target_idx').on(t.targetType, t.targetId, t.id),
   index('audit_events_time_idx').on(t.occurredAt)
+])
+
+export const APPLICATION_TYPES = ['LOST', 'DAMAGED', 'INFO_CHANGE', 'WARRANTY'] as const
+export const CHANNELS = ['SELF', 'STATION'] as const
+export const STATUSES = ['IN_PROGRESS', 'CLOSED'] as const
+export const STAGES = ['AWAITING_PAYMENT', 'AWAITING_APPROVAL', 'PAID', 'IN_PRODUCTION', 'READY_FOR_PICKUP', 'COLLECTED',
+  'EXPIRED_UNPAID', 'CANCELLED', 'REJECTED'] as const
+export const OUTCOMES = ['COMPLETED', 'EXPIRED_UNPAID', 'CANCELLED', 'REJECTED'] as const
+export const PAYMENT_STATUSES = ['PENDING', 'PAID', 'EXPIRED'] as const
+export const TIMELINE_EVENT_TYPES = ['SUBMITTED', 'PAYMENT_RECEIVED', 'EXPIRED_UNPAID', 'CANCELLED', 'WARRANTY_APPROVED',
+  'WARRANTY_REJECTED', 'INFO_CHANGED', 'IN_PRODUCTION', 'READY_FOR_PICKUP', 'COLLECTED'] as const
+export type ApplicationType = typeof APPLICATION_TYPES[number]
+export type Stage = typeof STAGES[number]
+export type Outcome = typeof OUTCOMES[number]
+export type PaymentStatus = typeof PAYMENT_STATUSES[number]
+export type TimelineEventType = typeof TIMELINE_EVENT_TYPES[number]
+
+const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '))
+
+/** Payment codes' 11-digit sequences: unique forever, safe under concurrency, never reused. */
+export const paymentCodeSequence = pgSequence('payment_code_seq', { startWith: 1, minValue: 1, maxValue: 99_999_999_999, cycle: false })
+export const applicationReferenceSequence = pgSequence('application_reference_seq', { startWith: 1 })
+
+export const applications = pgTable('applications', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  referenceNo: text('reference_no').notNull(),
+  holderId: uuid('holder_id').notNull().references(() => holders.id),
+  type: text('type', { enum: APPLICATION_TYPES }).notNull(),
+  channel: text('channel', { enum: CHANNELS }).notNull(),
+  status: text('status', { enum: STATUSES }).notNull(),
+  stage: text('stage', { enum: STAGES }).notNull(),
+  outcome: text('outcome', { enum: OUTCOMES }),
+  pickupStationId: uuid('pickup_station_id').notNull().references(() => stations.id),
+  createdByStationId: uuid('created_by_station_id').references(() => stations.id),
+  oldCardId: uuid('old_card_id').references(() => cards.id),
+  photoSource: text('photo_source', { enum: ['CARD', 'UPLOAD'] }).notNull(),
+  photoId: uuid('photo_id').references(() => photos.id),
+  feeFen: integer('fee_fen').notNull(),
+  /** Deadline of an unpaid application (the next Asia/Shanghai midnight); null for free types. */
+  expiresAt: instant('expires_at'),
+  /** Bumped by every change; the ETag is derived from it. */
+  version: integer('version').notNull().default(1),
+  createdAt: instant('created_at').notNull(),
+  updatedAt: instant('updated_at').notNull(),
+  closedAt: instant('closed_at')
+}, (t) => [
+  uniqueIndex('applications_reference_no_key').on(t.referenceNo),
+  // At most one application in progress per holder, whatever the channel or replica.
+  uniqueIndex('applications_one_in_progress').on(t.holderId).where(sql`${t.status} = 'IN_PROGRESS'`),
+  index('applications_holder_idx').on(t.holderId, t.createdAt),
+  index('applications_station_idx').on(t.pickupStationId, t.createdAt),
+  // The sweeper's work list: unpaid applications by deadline.
+  index('applications_unpaid_due_idx').on(t.expiresAt).where(sql`${t.status} = 'IN_PROGRESS' and ${t.stage} = 'AWAITING_PAYMENT'`),
+  check('applications_type_valid', sql`${t.type} in (${inList(APPLICATION_TYPES)})`),
+  check('applications_stage_valid', sql`${t.stage} in (${inList(STAGES)})`),
+  check('applications_closed_has_outcome', sql`(${t.status} = 'CLOSED') = (${t.outcome} is not null)`),
+  check('applications_fee_nonnegative', sql`${t.feeFen} >= 0`)
+])
+
+export const payments = pgTable('payments', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  applicationId: uuid('application_id').notNull().references(() => applications.id),
+  code: text('code').notNull(),
+  amountFen: integer('amount_fen').notNull(),
+  currency: text('currency').notNull().default('CNY'),
+  status: text('status', { enum: PAYMENT_STATUSES }).notNull(),
+  expiresAt: instant('expires_at').notNull(),
+  paidAt: instant('paid_at'),
+  platformTransactionId: text('platform_transaction_id'),
+  createdAt: instant('created_at').notNull(),
+  updatedAt: instant('updated_at').notNull()
+}, (t) => [
+  uniqueIndex('payments_code_key').on(t.code),
+  uniqueIndex('payments_application_key').on(t.applicationId),
+  index('payments_created_idx').on(t.createdAt),
+  check('payments_status_valid', sql`${t.status} in (${inList(PAYMENT_STATUSES)})`),
+  check('payments_amount_positive', sql`${t.amountFen} > 0`)
+])
+
+export const NOTIFICATION_OUTCOMES = ['RECORDED', 'DUPLICATE', 'ANOMALY', 'REJECTED'] as const
+
+/** Every payment notification as received, with what was made of it. */
+export const paymentNotifications = pgTable('payment_notifications', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  receivedAt: instant('received_at').notNull(),
+  notificationId: text('notification_id'),
+  paymentCode: text('payment_code'),
+  amountFen: integer('amount_fen'),
+  paidAt: instant('paid_at'),
+  platformTransactionId: text('platform_transaction_id'),
+  rawBody: text('raw_body').notNull(),
+  signature: text('signature').notNull(),
+  outcome: text('outcome', { enum: NOTIFICATION_OUTCOMES }).notNull(),
+  /** Why the payment was not applied; a refund is due for anomalies. */
+  anomalyReason: text('anomaly_reason'),
+  paymentId: uuid('payment_id').references(() => payments.id),
+  applicationId: uuid('application_id').references(() => applications.id)
+}, (t) => [
+  index('payment_notifications_code_idx').on(t.paymentCode),
+  index('payment_notifications_received_idx').on(t.receivedAt)
+])
+
+export const timelineEvents = pgTable('timeline_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  applicationId: uuid('application_id').notNull().references(() => applications.id),
+  type: text('type', { enum: TIMELINE_EVENT_TYPES }).notNull(),
+  occurredAt: instant('occurred_at').notNull(),
+  /** What the message needs: payment code, reason, station, changed fields (masked). */
+  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({})
+}, (t) => [
+  // Every event happens at most once per application: the database makes duplicates impossible.
+  uniqueIndex('timeline_events_once_per_application').on(t.applicationId, t.type),
+  check('timeline_events_type_valid', sql`${t.type} in (${inList(TIMELINE_EVENT_TYPES)})`)
+])
+
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  scope: text('scope').notNull(),
+  key: text('key').notNull(),
+  fingerprint: text('fingerprint').notNull(),
+  state: text('state', { enum: ['IN_FLIGHT', 'COMPLETED'] }).notNull(),
+  responseStatus: integer('response_status'),
+  responseHeaders: jsonb('response_headers').$type<Record<string, string>>(),
+  responseBody: text('response_body'),
+  /** An in-flight key whose request died is released after this. */
+  lockedUntil: instant('locked_until').notNull(),
+  createdAt: instant('created_at').notNull(),
+  expiresAt: instant('expires_at').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.scope, t.key] }),
+  index('idempotency_keys_expires_idx').on(t.expiresAt)
 ])

@@ -4,7 +4,9 @@ import { createHoldersRepository } from '../holders/repository.js'
 import type { Clock } from '../shared/clock.js'
 import type { PiiCipher } from '../shared/pii.js'
 import type { Db } from './client.js'
+import { CARD_PHOTO_HEIGHT, CARD_PHOTO_WIDTH } from '../domain/jpeg.js'
 import { SAMPLE_HOLDERS, SAMPLE_STATIONS } from './sample-data.js'
+import { SAMPLE_CARD_PHOTO_JPEG_BASE64 } from './sample-photo.js'
 import { holders, stations } from './schema.js'
 
 /** Sample stations get fixed ids, so `npm run token` can name one without asking the database. */
@@ -27,8 +29,11 @@ export async function seedSampleData (db: Db, pii: PiiCipher, clock: Clock): Pro
     }
     const [holderCount] = await tx.select({ n: sql<number>`count(*)::int` }).from(holders)
     if (holderCount?.n === 0) {
+      const jpeg = Buffer.from(SAMPLE_CARD_PHOTO_JPEG_BASE64, 'base64')
       for (const holder of SAMPLE_HOLDERS) {
-        await repository.insert(tx, { identity: holder.identity, phone: holder.phone, card: holder.card }, now)
+        // The photo is on file, so a sample holder can apply keeping the card photo.
+        const photo = { jpeg, width: CARD_PHOTO_WIDTH, height: CARD_PHOTO_HEIGHT }
+        await repository.insert(tx, { identity: holder.identity, phone: holder.phone, card: { ...holder.card, photo } }, now)
       }
       result.holders = SAMPLE_HOLDERS.length
     }

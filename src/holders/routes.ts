@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { recordAudit, auditActorOf } from '../audit/record.js'
 import { shanghaiDate } from '../domain/calendar.js'
 import { normalizeIdentity, validateIdentity } from '../domain/identity.js'
-import { checkCardPhoto } from '../domain/jpeg.js'
+import { acceptCardPhoto } from '../photos/check.js'
 import { isUniqueViolation } from '../shared/db-errors.js'
 import { notFound, ProblemError, validationProblem } from '../shared/problem.js'
 import { AUTHENTICATED, bearerSecurity, errorResponses, JSON_BODY } from '../shared/schemas.js'
@@ -21,13 +21,8 @@ export function assertValidIdentity (identity: Parameters<typeof validateIdentit
 
 export function decodePhoto (base64: string, maxBytes: number) {
   const bytes = /^[A-Za-z0-9+/]*={0,2}$/.test(base64) ? Buffer.from(base64, 'base64') : Buffer.alloc(0)
-  const check = checkCardPhoto(bytes, maxBytes)
-  if (!check.ok) {
-    throw new ProblemError(422, 'PHOTO_REQUIREMENTS_NOT_MET', 'Photo does not meet the requirements', {
-      detail: check.detail, extensions: { requirement: check.requirement }
-    })
-  }
-  return { jpeg: bytes, width: check.width, height: check.height }
+  const { width, height } = acceptCardPhoto(bytes, maxBytes)
+  return { jpeg: bytes, width, height }
 }
 
 const holderRoutes: FastifyPluginAsyncTypebox = async function holderRoutes (app) {

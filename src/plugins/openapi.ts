@@ -8,7 +8,10 @@ export const API_TAGS = [
   { name: 'operations', description: 'Health, readiness and metrics for operators' },
   { name: 'development', description: 'Helpers that exist only when DEV_TOKENS=true' },
   { name: 'stations', description: '退役军人服务站: pickup stations' },
-  { name: 'holders', description: '优抚卡持卡人: the holder registry' }
+  { name: 'holders', description: '优抚卡持卡人: the holder registry' },
+  { name: 'applications', description: '优抚卡补换: applications, photos and timelines (attachment 1 of the notice)' },
+  { name: 'payments', description: '缴款识别码 and the payment platform\'s notifications' },
+  { name: 'admin', description: 'Operational jobs' }
 ]
 
 export default fp(async function openapi (app: FastifyInstance) {
@@ -28,6 +31,7 @@ export default fp(async function openapi (app: FastifyInstance) {
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'JWT from the identity provider (or POST /v1/dev/tokens in development)' },
+          paymentSignature: { type: 'apiKey', in: 'header', name: 'X-Payment-Signature', description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> with PAYMENT_WEBHOOK_SECRET' },
           metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, required by /metrics only when configured' }
         }
       }
