@@ -10,11 +10,14 @@ import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
 import { seedSampleData } from './db/seed.js'
 import adminRoutes from './admin/routes.js'
+import productionRoutes from './applications/production-routes.js'
 import applicationRoutes from './applications/routes.js'
+import auditRoutes from './audit/routes.js'
 import devRoutes from './dev/routes.js'
 import healthRoutes from './health/routes.js'
 import meRoutes from './holders/me-routes.js'
 import holderRoutes from './holders/routes.js'
+import reconciliationRoutes from './payments/reconciliation.js'
 import paymentRoutes from './payments/routes.js'
 import photoRoutes from './photos/routes.js'
 import idempotencyPlugin from './plugins/idempotency.js'
@@ -26,6 +29,7 @@ import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import { installValidators } from './plugins/validation.js'
 import { createLocalPaymentPlatform, type PaymentPlatform } from './payments/platform.js'
+import stationCounterRoutes from './station/routes.js'
 import stationRoutes from './stations/routes.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { loggerOptions } from './shared/logging.js'
@@ -108,6 +112,10 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     await app.register(photoRoutes)
     await app.register(applicationRoutes)
     await app.register(paymentRoutes)
+    await app.register(stationCounterRoutes)
+    await app.register(productionRoutes)
+    await app.register(auditRoutes)
+    await app.register(reconciliationRoutes)
     await app.register(adminRoutes)
     await app.register(devRoutes, { enabled: config.devTokens })
 

@@ -38,6 +38,7 @@ export const EnvSchema = Type.Object({
   FEE_DAMAGED_FEN: Int('fee for DAMAGED in fen', 0, 1_000_000, 2000),
   FEE_INFO_CHANGE_FEN: Int('fee for INFO_CHANGE in fen', 0, 1_000_000, 2000),
   EXPIRY_SWEEP_INTERVAL_MS: Int('expiry sweep interval', 1000, 86_400_000, 60_000),
+  OUTBOX_DISPATCH_INTERVAL_MS: Int('how often queued SMS are sent', 100, 3_600_000, 5_000),
   PHOTO_MAX_BYTES: Int('largest accepted card photo', 1024, 1_048_576, 61_440),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   CORS_ORIGINS: Type.String({ default: '' }),
@@ -66,6 +67,7 @@ export interface AppConfig {
   paymentRegionCode: string
   feesFen: { LOST: number; DAMAGED: number; INFO_CHANGE: number; WARRANTY: number }
   expirySweepIntervalMs: number
+  outboxDispatchIntervalMs: number
   photoMaxBytes: number
   logLevel: Env['LOG_LEVEL']
   corsOrigins: string[]
@@ -160,6 +162,7 @@ function toAppConfig (env: Env): AppConfig {
     paymentRegionCode: env.PAYMENT_REGION_CODE,
     feesFen: { LOST: env.FEE_LOST_FEN, DAMAGED: env.FEE_DAMAGED_FEN, INFO_CHANGE: env.FEE_INFO_CHANGE_FEN, WARRANTY: 0 },
     expirySweepIntervalMs: env.EXPIRY_SWEEP_INTERVAL_MS,
+    outboxDispatchIntervalMs: env.OUTBOX_DISPATCH_INTERVAL_MS,
     photoMaxBytes: env.PHOTO_MAX_BYTES,
     logLevel: env.LOG_LEVEL,
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),

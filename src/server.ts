@@ -3,6 +3,8 @@ import closeWithGrace from 'close-with-grace'
 import { pino, transport } from 'pino'
 import { buildApp } from './app.js'
 import { startExpirySweeper } from './applications/expiry.js'
+import { createLogSmsSender, dispatchOutbox } from './notifications/outbox.js'
+import { startPeriodic } from './shared/periodic.js'
 import { ConfigError, loadConfig } from './config.js'
 import { loggerOptions } from './shared/logging.js'
 
@@ -24,10 +26,14 @@ async function main (): Promise<void> {
 
   const app = await buildApp(config, { logger })
   const sweeper = startExpirySweeper(app, config.expirySweepIntervalMs)
+  const sender = createLogSmsSender(logger)
+  const dispatcher = startPeriodic('sms-outbox', config.outboxDispatchIntervalMs, logger, async () => {
+    await dispatchOutbox(app.db, { sender, pii: app.pii, now: () => app.clock.now(), log: logger })
+  })
   closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err }, 'shutting down after an error')
     else logger.info({ signal }, 'shutting down')
-    await sweeper.stop()
+    await Promise.all([sweeper.stop(), dispatcher.stop()])
     await app.close()
   })
 

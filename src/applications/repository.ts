@@ -64,6 +64,7 @@ export interface NewApplication {
   photo: { source: 'CARD' | 'UPLOAD'; photoId: string | null }
   feeFen: number
   expiresAt: Date | null
+  details: Record<string, unknown>
 }
 
 /** Raises a unique violation on applications_one_in_progress when the holder already has one in progress. */
@@ -82,6 +83,7 @@ export async function insertApplication (tx: Executor, input: NewApplication, no
     photoId: input.photo.photoId,
     feeFen: input.feeFen,
     expiresAt: input.expiresAt,
+    details: input.details,
     createdAt: now,
     updatedAt: now
   }).returning()

@@ -8,11 +8,11 @@ import { isPastDeadline, SELF_SERVICE_TYPES } from '../domain/lifecycle.js'
 import { pickLocale } from '../domain/timeline-messages.js'
 import { createHoldersRepository } from '../holders/repository.js'
 import { principalOf } from '../plugins/auth.js'
-import { decodeCursor, encodeCursor } from '../shared/cursor.js'
 import { notFound, ProblemError } from '../shared/problem.js'
 import { AUTHENTICATED, bearerSecurity, DEFAULT_PAGE_SIZE, errorResponses, JSON_BODY, pageOf } from '../shared/schemas.js'
 import type { Executor } from '../db/client.js'
 import { applicationNotFound, citizenHolder, maySee } from './access.js'
+import { pageOfRecords, pageRequest } from './pagination.js'
 import { appendEvent, bumpVersion, findInProgress, listApplications, loadApplication, timelineOf, type ApplicationRecord } from './repository.js'
 import {
   ApplicationParamsSchema, ApplicationSchema, CreateApplicationSchema, etagOf, ListQuerySchema, TimelineSchema, toApplicationView, toTimeline
@@ -20,11 +20,6 @@ import {
 import { submitApplication, submitInTransaction } from './submit.js'
 
 const ALL_ROLES = ['citizen', 'station_staff', 'bureau_staff', 'admin'] as const
-
-const isListCursor = (value: unknown): value is { createdAt: string; id: string } =>
-  typeof value === 'object' && value !== null &&
-  typeof (value as { createdAt?: unknown }).createdAt === 'string' && !Number.isNaN(Date.parse((value as { createdAt: string }).createdAt)) &&
-  typeof (value as { id?: unknown }).id === 'string' && /^[0-9a-f-]{36}$/.test((value as { id: string }).id)
 
 const applicationRoutes: FastifyPluginAsyncTypebox = async function applicationRoutes (app) {
   const holders = createHoldersRepository(app.pii)
@@ -105,16 +100,8 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async function applicationR
   }, async (request) => {
     const holder = await citizenHolder(app.db, holders, principalOf(request))
     const limit = request.query.limit ?? DEFAULT_PAGE_SIZE
-    const after = decodeCursor(request.query.cursor, isListCursor)
-    const rows = await listApplications(app.db, eq(applications.holderId, holder.id), { limit: limit + 1, ...(after === undefined ? {} : { after }) })
-    const page = rows.slice(0, limit)
-    const last = page.at(-1)
-    return {
-      items: page.map((r) => view(r, request)),
-      nextCursor: rows.length > limit && last !== undefined
-        ? encodeCursor({ createdAt: last.application.createdAt.toISOString(), id: last.application.id })
-        : null
-    }
+    const rows = await listApplications(app.db, eq(applications.holderId, holder.id), pageRequest(limit, request.query.cursor))
+    return pageOfRecords(rows, limit, (r) => view(r, request))
   })
 
   app.get('/v1/me/applications/current', {

@@ -22,6 +22,8 @@ export interface Submission {
   photo: { source: 'CARD' } | { source: 'UPLOAD'; photoId: string }
   /** Who uploaded photos this submission may use (`role:subject`). */
   uploader: string
+  /** Counter details kept with the application (damage assessment, evidence). */
+  details?: Record<string, unknown>
 }
 
 const unprocessable = (code: string, title: string, detail: string, extensions?: Record<string, unknown>) =>
@@ -76,7 +78,8 @@ export async function submitApplication (tx: Executor, input: Submission, deps: 
     oldCardId: card.id,
     photo: { source: input.photo.source, photoId },
     feeFen,
-    expiresAt
+    expiresAt,
+    details: input.details ?? {}
   }, now)
   let paymentCode: string | undefined
   if (feeFen > 0) {
@@ -97,6 +100,11 @@ export async function submitInTransaction<T> (app: FastifyInstance, holderId: st
     if (isUniqueViolation(error, 'applications_one_in_progress')) {
       const existing = await findInProgress(app.db, holderId)
       throw inProgressConflict(existing?.application.id)
+    }
+    if (isUniqueViolation(error, 'holders_identity_hash_key')) {
+      throw new ProblemError(409, 'IDENTITY_ALREADY_REGISTERED', 'Identity already registered', {
+        detail: 'The new identity belongs to another registered holder; nothing was changed'
+      })
     }
     throw error
   }

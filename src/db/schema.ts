@@ -131,6 +131,8 @@ export const applications = pgTable('applications', {
   photoSource: text('photo_source', { enum: ['CARD', 'UPLOAD'] }).notNull(),
   photoId: uuid('photo_id').references(() => photos.id),
   feeFen: integer('fee_fen').notNull(),
+  /** Counter details: the damage assessment of a warranty case, the evidence and changed fields of an information change. */
+  details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   /** Deadline of an unpaid application (the next Asia/Shanghai midnight); null for free types. */
   expiresAt: instant('expires_at'),
   /** Bumped by every change; the ETag is derived from it. */
@@ -223,4 +225,29 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
 }, (t) => [
   primaryKey({ columns: [t.scope, t.key] }),
   index('idempotency_keys_expires_idx').on(t.expiresAt)
+])
+
+/** New cards' numbers, assigned when a replacement is collected. */
+export const cardNumberSequence = pgSequence('card_number_seq', { startWith: 1, minValue: 1, maxValue: 99_999_999 })
+
+export const OUTBOX_STATUSES = ['PENDING', 'SENT', 'FAILED'] as const
+
+/** Messages to holders, written in the transaction that causes them and sent by a dispatcher in every replica. */
+export const notificationOutbox = pgTable('notification_outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  applicationId: uuid('application_id').notNull().references(() => applications.id),
+  kind: text('kind', { enum: ['READY_FOR_PICKUP'] }).notNull(),
+  /** The phone, encrypted like the registry's. */
+  recipientEnc: text('recipient_enc').notNull(),
+  message: text('message').notNull(),
+  status: text('status', { enum: OUTBOX_STATUSES }).notNull().default('PENDING'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: instant('next_attempt_at').notNull(),
+  lastError: text('last_error'),
+  createdAt: instant('created_at').notNull(),
+  sentAt: instant('sent_at'),
+  gaveUpAt: instant('gave_up_at')
+}, (t) => [
+  uniqueIndex('notification_outbox_once').on(t.applicationId, t.kind),
+  index('notification_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`)
 ])

@@ -94,6 +94,28 @@ export function createHoldersRepository (pii: PiiCipher) {
 
     findById: (tx: Executor, id: string) => findWhere(tx, eq(holders.id, id)),
 
+    /** Locks the holder row for the rest of the transaction. */
+    async lock (tx: Executor, id: string): Promise<void> {
+      await tx.select({ id: holders.id }).from(holders).where(eq(holders.id, id)).for('update')
+    },
+
+    /**
+     * Rewrites identity and phone (an information change). A new identity that belongs to another
+     * holder raises the unique violation on holders_identity_hash_key.
+     */
+    async update (tx: Executor, id: string, next: { identity: Identity; phone: string }, now: Date): Promise<void> {
+      await tx.update(holders).set({
+        countryRegion: next.identity.countryRegion,
+        idType: next.identity.idType,
+        idNumberEnc: pii.encrypt(next.identity.idNumber),
+        identityHash: pii.hash(identityLookupKey(next.identity)),
+        name: next.identity.name,
+        phoneEnc: pii.encrypt(next.phone),
+        phoneHash: pii.hash(next.phone),
+        updatedAt: now
+      }).where(eq(holders.id, id))
+    },
+
     findByIdentity: (tx: Executor, identity: Identity) => findWhere(tx, eq(holders.identityHash, pii.hash(identityLookupKey(identity))))
   }
 }

@@ -16,7 +16,7 @@ t.test('migrations are applied, and applying them again changes nothing', async 
   await runMigrations(database)
   const tables = rowsOf<{ table_name: string }>(await database.db.execute(
     sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`)).map((r) => r.table_name)
-  t.same(tables, ['audit_events', 'cards', 'holders', 'photos', 'stations'])
+  t.same(tables, ['applications', 'audit_events', 'cards', 'holders', 'idempotency_keys', 'notification_outbox', 'payment_notifications', 'payments', 'photos', 'stations', 'timeline_events'])
 })
 
 t.test('the database refuses to update, delete or truncate audit rows', async (t) => {
