@@ -113,8 +113,9 @@ export async function reportCardLost (tx: Executor, cardId: string): Promise<voi
 
 /**
  * Closes unpaid applications past their deadline: stage EXPIRED_UNPAID, payment EXPIRED and the
- * EXPIRED_UNPAID event, in one statement. Rows another sweeper holds are skipped, so concurrent
- * sweepers share the work and each closure happens once. Returns the number closed.
+ * EXPIRED_UNPAID event, in one statement. Sweeps skip rows another sweeper holds, so concurrent
+ * sweepers share the work and each closure happens once; the holder-scoped call made before a new
+ * submission waits for them instead, since it must know the outcome. Returns the number closed.
  */
 export async function expireDue (tx: Executor, now: Date, scope: { limit: number } | { holderId: string }): Promise<number> {
   const filter = 'holderId' in scope ? sql`and holder_id = ${scope.holderId}` : sql``
@@ -125,7 +126,7 @@ export async function expireDue (tx: Executor, now: Date, scope: { limit: number
       where status = 'IN_PROGRESS' and stage = 'AWAITING_PAYMENT' and expires_at <= ${now} ${filter}
       order by expires_at
       limit ${limit}
-      for update skip locked
+      ${'holderId' in scope ? sql`for update` : sql`for update skip locked`}
     ), closed as (
       update applications a
       set status = 'CLOSED', stage = 'EXPIRED_UNPAID', outcome = 'EXPIRED_UNPAID', closed_at = a.expires_at,

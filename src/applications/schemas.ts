@@ -99,7 +99,8 @@ export function toApplicationView (record: ApplicationRecord, now: Date, platfor
     pickupStation: { id: s.id, name: s.name, address: s.address, phone: s.phone, districtCode: s.districtCode },
     fee: { amountFen: a.feeFen, currency: 'CNY' },
     createdAt: a.createdAt.toISOString(),
-    updatedAt: a.updatedAt.toISOString(),
+    // Lazily expired: it changed at the deadline, whether or not a sweep has written it yet.
+    updatedAt: (state.expiredUnswept ? a.expiresAt! : a.updatedAt).toISOString(),
     closedAt: state.expiredUnswept ? a.expiresAt!.toISOString() : a.closedAt?.toISOString() ?? null
   }
   if (p !== null) {
