@@ -82,6 +82,7 @@ const paymentRoutes: FastifyPluginAsyncTypebox = async function paymentRoutes (a
 
   // The signature covers the exact bytes, so this route keeps the raw body and checks it before parsing.
   const rawBodies = new WeakMap<object, string>()
+  const malformed = new WeakSet<object>()
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: NOTIFICATION_BODY_LIMIT }, (request, body, done) => {
     const nowSeconds = Math.floor(app.clock.now().getTime() / 1000)
@@ -96,7 +97,9 @@ const paymentRoutes: FastifyPluginAsyncTypebox = async function paymentRoutes (a
     try {
       done(null, JSON.parse(body as string))
     } catch {
-      done(new ProblemError(400, 'MALFORMED_JSON', 'Malformed JSON', { detail: 'The body is not valid JSON' }), undefined)
+      // Signed by the platform, so kept as received (REJECTED) by the handler before it refuses it.
+      malformed.add(request.raw)
+      done(null, null)
     }
   })
   app.post('/v1/payment-notifications', {
@@ -127,6 +130,7 @@ const paymentRoutes: FastifyPluginAsyncTypebox = async function paymentRoutes (a
     }
     if (request.validationError !== undefined) {
       await app.db.transaction((tx) => recordRejectedDelivery(tx, delivery))
+      if (malformed.has(request.raw)) throw new ProblemError(400, 'MALFORMED_JSON', 'Malformed JSON', { detail: 'The body is not valid JSON' })
       const validation = (request.validationError as { validation?: unknown[] }).validation ?? []
       throw validationProblem(toFieldErrors(validation as Parameters<typeof toFieldErrors>[0], 'body'))
     }

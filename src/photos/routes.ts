@@ -17,6 +17,7 @@ const PhotoSchema = Type.Object({
 
 // Encapsulated (no fastify-plugin): only this route accepts image bytes.
 const photoRoutes: FastifyPluginAsyncTypebox = async function photoRoutes (app) {
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser('image/jpeg', { parseAs: 'buffer', bodyLimit: PHOTO_BODY_LIMIT }, (_request, body, done) => done(null, body))
 
   app.post('/v1/photos', {
