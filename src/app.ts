@@ -10,7 +10,10 @@ import { openDatabase, type Database } from './db/client.js'
 import { runMigrations } from './db/migrate.js'
 import { seedSampleData } from './db/seed.js'
 import adminRoutes from './admin/routes.js'
+import eventsRoute from './applications/events-route.js'
 import productionRoutes from './applications/production-routes.js'
+import timelineHubPlugin from './events/hub.js'
+import progressRoutes from './progress/routes.js'
 import applicationRoutes from './applications/routes.js'
 import auditRoutes from './audit/routes.js'
 import devRoutes from './dev/routes.js'
@@ -103,6 +106,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     await app.register(dbPlugin, { database, owned: deps.database === undefined })
     await app.register(metricsPlugin, { token: config.metricsToken })
     await app.register(idempotencyPlugin)
+    await app.register(timelineHubPlugin)
 
     // Routes.
     await app.register(healthRoutes)
@@ -112,6 +116,8 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     await app.register(photoRoutes)
     await app.register(applicationRoutes)
     await app.register(paymentRoutes)
+    await app.register(eventsRoute)
+    await app.register(progressRoutes)
     await app.register(stationCounterRoutes)
     await app.register(productionRoutes)
     await app.register(auditRoutes)

@@ -38,6 +38,10 @@ export const EnvSchema = Type.Object({
   FEE_DAMAGED_FEN: Int('fee for DAMAGED in fen', 0, 1_000_000, 2000),
   FEE_INFO_CHANGE_FEN: Int('fee for INFO_CHANGE in fen', 0, 1_000_000, 2000),
   EXPIRY_SWEEP_INTERVAL_MS: Int('expiry sweep interval', 1000, 86_400_000, 60_000),
+  PROGRESS_QUERY_LIMIT_PER_TOKEN: Int('progress queries one token may make per window', 1, 100_000, 20),
+  PROGRESS_QUERY_LIMIT_PER_IP: Int('progress queries one client address may make per window', 1, 1_000_000, 60),
+  PROGRESS_QUERY_WINDOW_MS: Int('progress query rate-limit window', 100, 86_400_000, 60_000),
+  SSE_HEARTBEAT_MS: Int('heartbeat interval of live event streams', 100, 300_000, 15_000),
   OUTBOX_DISPATCH_INTERVAL_MS: Int('how often queued SMS are sent', 100, 3_600_000, 5_000),
   PHOTO_MAX_BYTES: Int('largest accepted card photo', 1024, 1_048_576, 61_440),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
@@ -68,6 +72,8 @@ export interface AppConfig {
   feesFen: { LOST: number; DAMAGED: number; INFO_CHANGE: number; WARRANTY: number }
   expirySweepIntervalMs: number
   outboxDispatchIntervalMs: number
+  progressQueryLimit: { perToken: number; perIp: number; windowMs: number }
+  sseHeartbeatMs: number
   photoMaxBytes: number
   logLevel: Env['LOG_LEVEL']
   corsOrigins: string[]
@@ -163,6 +169,8 @@ function toAppConfig (env: Env): AppConfig {
     feesFen: { LOST: env.FEE_LOST_FEN, DAMAGED: env.FEE_DAMAGED_FEN, INFO_CHANGE: env.FEE_INFO_CHANGE_FEN, WARRANTY: 0 },
     expirySweepIntervalMs: env.EXPIRY_SWEEP_INTERVAL_MS,
     outboxDispatchIntervalMs: env.OUTBOX_DISPATCH_INTERVAL_MS,
+    progressQueryLimit: { perToken: env.PROGRESS_QUERY_LIMIT_PER_TOKEN, perIp: env.PROGRESS_QUERY_LIMIT_PER_IP, windowMs: env.PROGRESS_QUERY_WINDOW_MS },
+    sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
     photoMaxBytes: env.PHOTO_MAX_BYTES,
     logLevel: env.LOG_LEVEL,
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),

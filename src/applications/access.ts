@@ -5,7 +5,7 @@ import { normalizeIdentity } from '../domain/identity.js'
 import type { HoldersRepository } from '../holders/repository.js'
 import type { HolderRecord } from '../holders/schemas.js'
 import { notFound, ProblemError } from '../shared/problem.js'
-import type { ApplicationRecord } from './repository.js'
+import { loadApplication, type ApplicationRecord } from './repository.js'
 
 /** The registry entry of the signed-in citizen; a person not in the registry gets a clear 404 problem. */
 export async function citizenHolder (tx: Executor, holders: HoldersRepository, principal: Principal): Promise<HolderRecord> {
@@ -31,4 +31,13 @@ export function maySee (principal: Principal, record: ApplicationRecord, citizen
     case 'station_staff': return record.application.pickupStationId === principal.stationId || record.application.createdByStationId === principal.stationId
     default: return true
   }
+}
+
+/** The application if this principal may see it; 404 otherwise, so nobody learns that it exists. */
+export async function loadVisibleApplication (tx: Executor, holders: HoldersRepository, principal: Principal, id: string): Promise<ApplicationRecord> {
+  const record = await loadApplication(tx, id)
+  if (record === null) throw applicationNotFound()
+  const holderId = principal.role === 'citizen' ? (await holders.findByIdentity(tx, normalizeIdentity(principal.identity)))?.id ?? null : null
+  if (!maySee(principal, record, holderId)) throw applicationNotFound()
+  return record
 }

@@ -11,7 +11,7 @@ import { principalOf } from '../plugins/auth.js'
 import { notFound, ProblemError } from '../shared/problem.js'
 import { AUTHENTICATED, bearerSecurity, DEFAULT_PAGE_SIZE, errorResponses, JSON_BODY, pageOf } from '../shared/schemas.js'
 import type { Executor } from '../db/client.js'
-import { applicationNotFound, citizenHolder, maySee } from './access.js'
+import { applicationNotFound, citizenHolder, loadVisibleApplication } from './access.js'
 import { pageOfRecords, pageRequest } from './pagination.js'
 import { appendEvent, bumpVersion, findInProgress, listApplications, loadApplication, timelineOf, type ApplicationRecord } from './repository.js'
 import {
@@ -26,15 +26,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async function applicationR
   const view = (record: ApplicationRecord, request: FastifyRequest) =>
     toApplicationView(record, app.clock.now(), app.paymentPlatform, pickLocale(request.headers['accept-language']))
 
-  /** The application if this principal may see it; 404 otherwise, so nobody learns that it exists. */
-  async function visibleApplication (tx: Executor, request: FastifyRequest, id: string): Promise<ApplicationRecord> {
-    const principal = principalOf(request)
-    const record = await loadApplication(tx, id)
-    if (record === null) throw applicationNotFound()
-    const holderId = principal.role === 'citizen' ? (await holders.findByIdentity(tx, principal.identity))?.id ?? null : null
-    if (!maySee(principal, record, holderId)) throw applicationNotFound()
-    return record
-  }
+  const visibleApplication = (tx: Executor, request: FastifyRequest, id: string) => loadVisibleApplication(tx, holders, principalOf(request), id)
 
   app.post('/v1/applications', {
     onRequest: app.authorize(['citizen']),

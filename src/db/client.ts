@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import type { ExtractTablesWithRelations } from 'drizzle-orm'
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { listenPglite, listenPostgres, type Listener, type ListenHandlers } from './listen.js'
 import * as schema from './schema.js'
 
 export type Schema = typeof schema
@@ -31,7 +32,9 @@ export interface Database {
   /** Round trip to the server; throws when it is unreachable. */
   ping(): Promise<void>
   close(): Promise<void>
-  /** The pg pool, for the few things Drizzle does not do (advisory locks, LISTEN). */
+  /** LISTEN on a channel with one connection for the whole process. */
+  listen(channel: string, handlers: ListenHandlers): Promise<Listener>
+  /** The pg pool, for the few things Drizzle does not do (advisory locks). */
   readonly pool?: pg.Pool
   readonly pglite?: PGlite
 }
@@ -57,6 +60,7 @@ export async function openDatabase (target: DatabaseTarget, log?: Pick<Logger, '
       db,
       pool,
       ping: async () => { await pool.query('select 1') },
+      listen: async (channel, handlers) => listenPostgres(target.url, channel, handlers, log),
       close: async () => { await pool.end() }
     }
   }
@@ -70,6 +74,7 @@ export async function openDatabase (target: DatabaseTarget, log?: Pick<Logger, '
     db,
     pglite,
     ping: async () => { await db.execute(sql`select 1`) },
+    listen: (channel, handlers) => listenPglite(pglite, channel, handlers),
     close: async () => { if (!pglite.closed) await pglite.close() }
   }
 }

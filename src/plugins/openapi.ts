@@ -11,6 +11,7 @@ export const API_TAGS = [
   { name: 'holders', description: '优抚卡持卡人: the holder registry' },
   { name: 'applications', description: '优抚卡补换: applications, photos and timelines (attachment 1 of the notice)' },
   { name: 'payments', description: '缴款识别码 and the payment platform\'s notifications' },
+  { name: 'progress', description: '制卡进度查询: progress by identity (attachment 2 of the notice)' },
   { name: 'station', description: '网点代办: the station counter, production stages, warranty decisions' },
   { name: 'audit', description: 'The audit trail' },
   { name: 'admin', description: 'Operational jobs' }
