@@ -48,7 +48,8 @@ export const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: '' }),
   TRUST_PROXY: Type.Boolean({ default: false }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
-  SHUTDOWN_GRACE_MS: Int('grace period on SIGTERM', 100, 120_000, 10_000)
+  SHUTDOWN_GRACE_MS: Int('grace period on SIGTERM', 100, 120_000, 10_000),
+  CLOCK_START: Type.Optional(Type.String({ format: 'date-time' }))
 })
 type Env = Static<typeof EnvSchema>
 
@@ -80,6 +81,8 @@ export interface AppConfig {
   trustProxy: boolean
   metricsToken: string | undefined
   shutdownGraceMs: number
+  /** Test harnesses only: the service's clock starts at this instant and runs at normal speed. */
+  clockStart: Date | undefined
 }
 
 export class ConfigError extends Error {
@@ -131,6 +134,7 @@ function toAppConfig (env: Env): AppConfig {
   }
 
   if (production && env.DEV_TOKENS) problems.push('DEV_TOKENS must not be enabled in production')
+  if (production && env.CLOCK_START !== undefined) problems.push('CLOCK_START must not be set in production')
   if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are mutually exclusive')
 
   let jwtKey: AppConfig['jwt']['key']
@@ -176,7 +180,8 @@ function toAppConfig (env: Env): AppConfig {
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
     trustProxy: env.TRUST_PROXY,
     metricsToken: env.METRICS_TOKEN,
-    shutdownGraceMs: env.SHUTDOWN_GRACE_MS
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    clockStart: env.CLOCK_START === undefined ? undefined : new Date(env.CLOCK_START)
   }
 }
 

@@ -6,6 +6,7 @@ import { startExpirySweeper } from './applications/expiry.js'
 import { createLogSmsSender, dispatchOutbox } from './notifications/outbox.js'
 import { startPeriodic } from './shared/periodic.js'
 import { ConfigError, loadConfig } from './config.js'
+import { shiftedClock, systemClock } from './shared/clock.js'
 import { loggerOptions } from './shared/logging.js'
 
 async function main (): Promise<void> {
@@ -24,7 +25,8 @@ async function main (): Promise<void> {
   const logger = pino(loggerOptions(config.logLevel),
     process.stdout.isTTY ? transport({ target: 'pino-pretty', options: { translateTime: 'SYS:standard' } }) : undefined)
 
-  const app = await buildApp(config, { logger })
+  const clock = config.clockStart === undefined ? systemClock : shiftedClock(config.clockStart)
+  const app = await buildApp(config, { logger, clock })
   const sweeper = startExpirySweeper(app, config.expirySweepIntervalMs)
   const sender = createLogSmsSender(logger)
   const dispatcher = startPeriodic('sms-outbox', config.outboxDispatchIntervalMs, logger, async () => {

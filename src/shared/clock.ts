@@ -7,6 +7,12 @@ export const systemClock: Clock = {
   now: () => new Date()
 }
 
+/** Real time shifted so that it reads `start` now: lets a test harness put whole processes just before midnight. */
+export function shiftedClock (start: Date, base: Clock = systemClock): Clock {
+  const offset = start.getTime() - base.now().getTime()
+  return { now: () => new Date(base.now().getTime() + offset) }
+}
+
 /** A clock that stands still until told to move; for tests and scripted scenarios. */
 export class ManualClock implements Clock {
   #ms: number
