@@ -49,7 +49,7 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Boolean({ default: false }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   SHUTDOWN_GRACE_MS: Int('grace period on SIGTERM', 100, 120_000, 10_000),
-  CLOCK_START: Type.Optional(Type.String({ format: 'date-time' }))
+  CLOCK_START: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$' }))
 })
 type Env = Static<typeof EnvSchema>
 
@@ -135,6 +135,7 @@ function toAppConfig (env: Env): AppConfig {
 
   if (production && env.DEV_TOKENS) problems.push('DEV_TOKENS must not be enabled in production')
   if (production && env.CLOCK_START !== undefined) problems.push('CLOCK_START must not be set in production')
+  if (env.CLOCK_START !== undefined && Number.isNaN(Date.parse(env.CLOCK_START))) problems.push('CLOCK_START is not a valid instant')
   if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are mutually exclusive')
 
   let jwtKey: AppConfig['jwt']['key']
