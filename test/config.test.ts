@@ -51,7 +51,9 @@ t.test('a bad value stops start-up with a message naming the variable', async (t
     [{ JWT_SECRET: 'short' }, /JWT_SECRET/],
     [{ PII_ENCRYPTION_KEY: 'z'.repeat(40) }, /PII_ENCRYPTION_KEY/],
     [{ PII_ENCRYPTION_KEY: 'cc'.repeat(32), PII_HASH_KEY: 'cc'.repeat(32) }, /PII_HASH_KEY/],
-    [{ JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----' }, /JWT_PUBLIC_KEY/]
+    [{ JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----' }, /JWT_PUBLIC_KEY/],
+    [{ CLOCK_START: 'tomorrow' }, /CLOCK_START/],
+    [{ CLOCK_START: '2026-13-45T99:99:99Z' }, /CLOCK_START/]
   ]
   for (const [env, pattern] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message: pattern }, `${Object.keys(env).join(', ')} is refused`)
@@ -74,6 +76,8 @@ t.test('production refuses development secrets, missing secrets and DEV_TOKENS',
   t.throws(() => loadConfig({ ...PROD_SECRETS, JWT_SECRET: DEV_SECRETS.JWT_SECRET }), { message: /JWT_SECRET must not be the development value/ })
   t.throws(() => loadConfig({ ...PROD_SECRETS, PII_HASH_KEY: DEV_SECRETS.PII_HASH_KEY }), { message: /PII_HASH_KEY/ })
   t.throws(() => loadConfig({ ...PROD_SECRETS, DEV_TOKENS: 'true' }), { message: /DEV_TOKENS must not be enabled in production/ })
+  t.throws(() => loadConfig({ ...PROD_SECRETS, CLOCK_START: '2026-12-01T15:59:40Z' }), { message: /CLOCK_START must not be set in production/ })
+  t.same(loadConfig({ CLOCK_START: '2026-12-01T15:59:40Z' }).clockStart, new Date('2026-12-01T15:59:40Z'))
   const ok = loadConfig(PROD_SECRETS)
   t.equal(ok.env, 'production')
   t.equal(ok.paymentWebhookSecret, PROD_SECRETS.PAYMENT_WEBHOOK_SECRET)
