@@ -25,7 +25,7 @@ const StageMoveSchema = Type.Object({
 
 const WarrantyDecisionSchema = Type.Object({
   approve: Type.Boolean({ description: 'true approves (to IN_PRODUCTION), false rejects (closed, REJECTED)' }),
-  reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why; required when rejecting, shown to the holder' }))
+  reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: '\\S', description: 'Why; required when rejecting, shown to the holder' }))
 }, { additionalProperties: false })
 
 async function issueNewCard (tx: Executor, record: ApplicationRecord, today: string, now: Date): Promise<void> {

@@ -1,6 +1,7 @@
 // API schemas of applications and timelines, and the one mapping from stored rows to what readers see.
 import { Type, type Static } from 'typebox'
 import { APPLICATION_TYPES, OUTCOMES, PAYMENT_STATUSES, STAGES, TIMELINE_EVENT_TYPES } from '../db/schema.js'
+import { FIELD_NAMES } from '../domain/info-change.js'
 import { effectiveState, type EffectiveState } from '../domain/lifecycle.js'
 import { formatShanghaiTime, formatYuan, renderEvent, type Locale, type MessageValues } from '../domain/timeline-messages.js'
 import { InstantSchema, PaginationQuerySchema, UuidSchema } from '../shared/schemas.js'
@@ -128,7 +129,7 @@ export function etagOf (record: ApplicationRecord, now: Date): string {
   return `"${a.id.slice(0, 8)}-${a.version}${lazilyExpired ? 'x' : ''}"`
 }
 
-export function messageValues (record: ApplicationRecord, data: Record<string, unknown>): MessageValues {
+export function messageValues (record: ApplicationRecord, data: Record<string, unknown>, locale: Locale = 'zh-CN'): MessageValues {
   const { application: a, payment: p, station: s } = record
   const values: MessageValues = { stationName: s.name, stationAddress: s.address, stationPhone: s.phone }
   if (p !== null) {
@@ -140,7 +141,10 @@ export function messageValues (record: ApplicationRecord, data: Record<string, u
     values.deadline = formatShanghaiTime(a.expiresAt)
   }
   if (typeof data.reason === 'string') values.reason = data.reason
-  if (Array.isArray(data.fields)) values.fields = data.fields.join('、')
+  if (Array.isArray(data.fields)) {
+    const names = FIELD_NAMES[locale] as Record<string, string>
+    values.fields = data.fields.map((f) => names[String(f)] ?? String(f)).join(locale === 'en' ? ', ' : '、')
+  }
   return values
 }
 
@@ -155,6 +159,6 @@ export function toTimeline (record: ApplicationRecord, events: TimelineEventRow[
     id: e.id,
     type: e.type,
     occurredAt: e.occurredAt.toISOString(),
-    ...renderEvent(e.type, context, messageValues(record, e.data), locale)
+    ...renderEvent(e.type, context, messageValues(record, e.data, locale), locale)
   }))
 }

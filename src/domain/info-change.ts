@@ -1,5 +1,5 @@
 // Information changes (信息变更): which key fields change, and how each one is shown in the audit trail.
-import type { Identity } from './identity.js'
+import { normalizeIdentity, type Identity } from './identity.js'
 import { maskIdNumber, maskName, maskPhone } from './masking.js'
 
 export interface RequestedChanges {
@@ -10,8 +10,9 @@ export interface RequestedChanges {
 
 export type ChangedField = 'name' | 'phone' | 'countryRegion' | 'idType' | 'idNumber'
 
-export const FIELD_NAMES_ZH: Record<ChangedField, string> = {
-  name: '姓名', phone: '手机号码', countryRegion: '国家/地区', idType: '证件类型', idNumber: '证件号码'
+export const FIELD_NAMES: Record<'zh-CN' | 'en', Record<ChangedField, string>> = {
+  'zh-CN': { name: '姓名', phone: '手机号码', countryRegion: '国家/地区', idType: '证件类型', idNumber: '证件号码' },
+  en: { name: 'name', phone: 'mobile number', countryRegion: 'country/region', idType: 'document type', idNumber: 'document number' }
 }
 
 const MASKS: Record<ChangedField, (value: string) => string> = {
@@ -24,16 +25,19 @@ export interface ChangePlan {
   changes: Array<{ field: ChangedField; before: string; after: string }>
 }
 
-/** The holder's record after the change, and the fields that really differ (an unchanged value is not a change). */
+/**
+ * The holder's record after the change, and the fields that really differ. The result is normalised
+ * first, so 'chn' for 'CHN' or a padded name is not a change (and nobody pays for one).
+ */
 export function planInfoChange (current: { identity: Identity; phone: string }, requested: RequestedChanges): ChangePlan {
   const next = {
-    identity: {
+    identity: normalizeIdentity({
       countryRegion: requested.identity?.countryRegion ?? current.identity.countryRegion,
       idType: requested.identity?.idType ?? current.identity.idType,
       idNumber: requested.identity?.idNumber ?? current.identity.idNumber,
       name: requested.name ?? current.identity.name
-    },
-    phone: requested.phone ?? current.phone
+    }),
+    phone: (requested.phone ?? current.phone).trim()
   }
   const before: Record<ChangedField, string> = { ...current.identity, phone: current.phone }
   const after: Record<ChangedField, string> = { ...next.identity, phone: next.phone }

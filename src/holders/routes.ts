@@ -11,10 +11,11 @@ import { createHoldersRepository } from './repository.js'
 import { HolderParamsSchema, HolderSchema, RegisterHolderSchema, toHolderView } from './schemas.js'
 
 /** 400 listing each identity field that fails the document rules (check character, dates, formats). */
-export function assertValidIdentity (identity: Parameters<typeof validateIdentity>[0], today: string, pointerPrefix: string): void {
+export function assertValidIdentity (identity: Parameters<typeof validateIdentity>[0], today: string, pointerOf: string | ((field: string) => string)): void {
   const issues = validateIdentity(identity, { today })
+  const pointer = typeof pointerOf === 'string' ? (field: string) => `${pointerOf}/${field}` : pointerOf
   if (issues.length > 0) {
-    throw validationProblem(issues.map((i) => ({ pointer: `${pointerPrefix}/${i.field}`, in: 'body' as const, message: i.message })),
+    throw validationProblem(issues.map((i) => ({ pointer: pointer(i.field), in: 'body' as const, message: i.message })),
       'The identity does not meet the document rules')
   }
 }

@@ -8,8 +8,7 @@ import { submitApplication, submitInTransaction } from '../applications/submit.j
 import { auditActorOf, recordAudit } from '../audit/record.js'
 import { applications } from '../db/schema.js'
 import { shanghaiDate } from '../domain/calendar.js'
-import { normalizeIdentity } from '../domain/identity.js'
-import { FIELD_NAMES_ZH, planInfoChange } from '../domain/info-change.js'
+import { planInfoChange } from '../domain/info-change.js'
 import { pickLocale } from '../domain/timeline-messages.js'
 import { checkWarranty } from '../domain/warranty.js'
 import { assertValidIdentity } from '../holders/routes.js'
@@ -91,8 +90,7 @@ const stationRoutes: FastifyPluginAsyncTypebox = async function stationCounterRo
       let plan: ReturnType<typeof planInfoChange> | undefined
       if (body.type === 'INFO_CHANGE') {
         plan = planInfoChange({ identity: holder.identity, phone: holder.phone }, body.changes!)
-        plan.next.identity = normalizeIdentity(plan.next.identity)
-        assertValidIdentity(plan.next.identity, today, '/changes')
+        assertValidIdentity(plan.next.identity, today, (field) => field === 'name' ? '/changes/name' : `/changes/identity/${field}`)
         if (plan.changes.length === 0) {
           throw validationProblem([{ pointer: '/changes', in: 'body', message: 'changes nothing: every value equals the current one' }])
         }
@@ -114,7 +112,7 @@ const stationRoutes: FastifyPluginAsyncTypebox = async function stationCounterRo
 
       if (plan !== undefined) {
         await holders.update(tx, holder.id, plan.next, now)
-        await appendEvent(tx, submitted.application.id, 'INFO_CHANGED', now, { fields: plan.changes.map((c) => FIELD_NAMES_ZH[c.field]) })
+        await appendEvent(tx, submitted.application.id, 'INFO_CHANGED', now, { fields: plan.changes.map((c) => c.field) })
         await recordAudit(tx, actor, now, {
           action: 'HOLDER_INFO_CHANGED', targetType: 'holder', targetId: holder.id,
           before: Object.fromEntries(plan.changes.map((c) => [c.field, c.before])),
