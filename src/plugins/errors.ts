@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable, isSerializationFailure, isUniqueViolation } from '../shared/db-errors.js'
+import { safePath } from '../shared/logging.js'
 import { ProblemError, problemType, type FieldError, type Problem } from '../shared/problem.js'
 
 interface AjvError { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }
@@ -44,7 +45,7 @@ const FRAMEWORK_PROBLEMS: Record<string, { status: number; code: string; title: 
 }
 
 export function toProblem (error: FastifyError | ProblemError | Error, request: FastifyRequest): { problem: Problem; headers: Record<string, string> } {
-  const base = { instance: request.url.split('?')[0] ?? '/', requestId: String(request.id) }
+  const base = { instance: safePath(request.url), requestId: String(request.id) }
   if (error instanceof ProblemError) {
     return {
       problem: {

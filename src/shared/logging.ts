@@ -36,6 +36,17 @@ export function serializeError (error: unknown): Record<string, unknown> {
   return stdSerializers.err(error as Error)
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The path without its query string, and without any segment that could be a document or phone
+ * number: a client may put anything in a URL, and paths reach logs and error bodies.
+ */
+export function safePath (url: string): string {
+  const path = url.split('?')[0] ?? '/'
+  return path.split('/').map((segment) => UUID.test(segment) || !/\d{4}/.test(segment) ? segment : '[redacted]').join('/')
+}
+
 export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
@@ -45,7 +56,7 @@ export function loggerOptions (level: string): LoggerOptions {
       // Query strings can carry anything a client typed; log the path only.
       req: (request: FastifyRequest) => ({
         method: request.method,
-        url: request.url.split('?')[0],
+        url: safePath(request.url),
         route: request.routeOptions?.url,
         remoteAddress: request.ip
       })

@@ -26,3 +26,12 @@ t.test('the logger redacts personal data at every depth it is configured for', a
   const text = lines.join('')
   t.notOk(/440104199001011234|13800138000|13900139000/.test(text))
 })
+
+t.test('paths lose query strings and anything that could be a document or phone number, but keep ids', async (t) => {
+  const { safePath } = await import('../../src/shared/logging.js')
+  t.equal(safePath('/v1/progress-queries/44010619800101030X?x=1'), '/v1/progress-queries/[redacted]')
+  t.equal(safePath('/v1/holders/13800138000'), '/v1/holders/[redacted]')
+  t.equal(safePath('/v1/applications/5a3e0000-0000-4000-8000-000000000001/timeline'), '/v1/applications/5a3e0000-0000-4000-8000-000000000001/timeline')
+  t.equal(safePath('/v1/payments/44010024000012155182'), '/v1/payments/[redacted]')
+  t.equal(safePath('/v1/stations'), '/v1/stations')
+})
