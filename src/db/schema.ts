@@ -194,6 +194,7 @@ export const paymentNotifications = pgTable('payment_notifications', {
   applicationId: uuid('application_id').references(() => applications.id)
 }, (t) => [
   index('payment_notifications_code_idx').on(t.paymentCode),
+  index('payment_notifications_notification_idx').on(t.notificationId),
   index('payment_notifications_received_idx').on(t.receivedAt)
 ])
 

@@ -1,5 +1,5 @@
 // Applying a payment notification: exactly once, whatever arrives twice, late, or for the wrong amount.
-import { eq } from 'drizzle-orm'
+import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.js'
 import { paymentNotifications, payments } from '../db/schema.js'
 import { isPastDeadline } from '../domain/lifecycle.js'
@@ -31,6 +31,8 @@ export interface NotificationResult {
  */
 export async function applyNotification (tx: Executor, input: NotificationInput, delivery: Delivery, reopenAllowed = true): Promise<NotificationResult> {
   const now = delivery.receivedAt
+  // Copies of one notification queue up here, even for a code that matches no payment row to lock.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`notification:${input.notificationId}`}))`)
   const [payment] = await tx.select().from(payments).where(eq(payments.code, input.paymentCode)).for('update')
 
   const record = async (result: NotificationResult): Promise<NotificationResult> => {
@@ -52,6 +54,14 @@ export async function applyNotification (tx: Executor, input: NotificationInput,
   }
   const anomaly = (reason: AnomalyReason) => record({ outcome: 'ANOMALY', anomaly: reason, applicationId: payment?.applicationId ?? null })
 
+  // A redelivery answers what the first delivery was told, and counts once in reconciliation.
+  const [earlier] = await tx.select({ outcome: paymentNotifications.outcome, anomalyReason: paymentNotifications.anomalyReason, applicationId: paymentNotifications.applicationId })
+    .from(paymentNotifications)
+    .where(and(eq(paymentNotifications.notificationId, input.notificationId), inArray(paymentNotifications.outcome, ['RECORDED', 'ANOMALY'])))
+    .limit(1)
+  if (earlier !== undefined) {
+    return record({ outcome: 'DUPLICATE', anomaly: earlier.anomalyReason as AnomalyReason | null, applicationId: earlier.applicationId })
+  }
   if (payment === undefined) return anomaly('UNKNOWN_CODE')
   if (payment.status === 'PAID') {
     return payment.platformTransactionId === input.platformTransactionId

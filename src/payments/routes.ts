@@ -38,7 +38,7 @@ const NotificationResultSchema = Type.Object({
   notificationId: Type.String({ description: 'Echo of the notification id' }),
   outcome: Type.Enum(['RECORDED', 'DUPLICATE', 'ANOMALY'], { description: 'RECORDED: payment applied; DUPLICATE: already applied; ANOMALY: kept for reconciliation, refund due' }),
   anomaly: Type.Union([Type.Enum(ANOMALY_REASONS), Type.Null()], { description: 'Why the payment was not applied' }),
-  refundRequired: Type.Boolean({ description: 'Whether the payer must be refunded' })
+  refundRequired: Type.Boolean({ description: 'Whether the payer must be refunded (once, however often the notification is delivered)' })
 }, { additionalProperties: false })
 
 const paymentRoutes: FastifyPluginAsyncTypebox = async function paymentRoutes (app) {
@@ -143,7 +143,7 @@ const paymentRoutes: FastifyPluginAsyncTypebox = async function paymentRoutes (a
       if (!isUniqueViolation(error, 'applications_one_in_progress')) throw error
       result = await app.db.transaction((tx) => applyNotification(tx, input, delivery, false))
     }
-    return { notificationId: input.notificationId, outcome: result.outcome, anomaly: result.anomaly, refundRequired: result.outcome === 'ANOMALY' }
+    return { notificationId: input.notificationId, outcome: result.outcome, anomaly: result.anomaly, refundRequired: result.anomaly !== null }
   })
 }
 

@@ -1,0 +1,1 @@
+CREATE INDEX "payment_notifications_notification_idx" ON "payment_notifications" USING btree ("notification_id");
