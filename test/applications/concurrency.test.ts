@@ -8,17 +8,9 @@ import { expireDue } from '../../src/applications/repository.js'
 import { applications, idempotencyKeys, payments, timelineEvents } from '../../src/db/schema.js'
 import { IDEMPOTENCY_TTL_MS, requestFingerprint } from '../../src/plugins/idempotency.js'
 import { buildTestApp, residentIdentity, testConfig } from '../helper.js'
+import { jpegBytes } from '../fixtures.js'
 
-/** A minimal JPEG: SOI, a baseline SOF0 frame header of the given size, EOI. */
-function jpeg (width: number, height: number): Buffer {
-  return Buffer.from([
-    0xff, 0xd8,
-    0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff,
-    0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01,
-    0xff, 0xd9
-  ])
-}
-const CARD_PHOTO_BASE64 = jpeg(358, 441).toString('base64')
+const CARD_PHOTO_BASE64 = jpegBytes(358, 441).toString('base64')
 
 /** An assertion message: the expected status, or the body that explains why it was not. */
 const outcome = (res: { statusCode: number; body: string }, expected: number) =>

@@ -4,21 +4,11 @@ import { and, count, eq } from 'drizzle-orm'
 import t from 'tap'
 import { auditEvents, cards, holders, photos } from '../../src/db/schema.js'
 import { buildTestApp, PROBLEM_JSON, residentIdentity } from '../helper.js'
+import { jpegBytes } from '../fixtures.js'
 
 interface FieldErr { pointer: string; in: string; message: string }
 
-/** A minimal JPEG: SOI, a baseline SOF0 frame header of the given size, EOI; optionally zero-padded to a total length. */
-function jpeg (width: number, height: number, totalBytes?: number): Buffer {
-  const head = Buffer.from([
-    0xff, 0xd8,
-    0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff,
-    0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01,
-    0xff, 0xd9
-  ])
-  return totalBytes === undefined ? head : Buffer.concat([head, Buffer.alloc(totalBytes - head.length)])
-}
-
-const CARD_PHOTO = jpeg(358, 441)
+const CARD_PHOTO = jpegBytes(358, 441)
 const PHONE = '13800138000'
 
 t.test('holders', async (t) => {
@@ -240,10 +230,10 @@ t.test('holders', async (t) => {
     })
 
     const refused: Array<[string, string, string]> = [
-      ['100×100', jpeg(100, 100).toString('base64'), 'DIMENSIONS'],
-      ['441×358 (rotated)', jpeg(441, 358).toString('base64'), 'DIMENSIONS'],
+      ['100×100', jpegBytes(100, 100).toString('base64'), 'DIMENSIONS'],
+      ['441×358 (rotated)', jpegBytes(441, 358).toString('base64'), 'DIMENSIONS'],
       ['PNG', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]).toString('base64'), 'FORMAT'],
-      ['70,000 bytes', jpeg(358, 441, 70_000).toString('base64'), 'SIZE'],
+      ['70,000 bytes', jpegBytes(358, 441, 70_000).toString('base64'), 'SIZE'],
       ['not base64', '!!!', 'FORMAT'],
       ['empty', '', 'FORMAT']
     ]
@@ -260,9 +250,9 @@ t.test('holders', async (t) => {
 
     t.test('exactly the maximum size is accepted', async (t) => {
       t.equal(ctx.config.photoMaxBytes, 61_440)
-      const res = await register(registration({ card: { cardNumber: 'H12345678', issuedAt: '2026-06-30', photoJpegBase64: jpeg(358, 441, 61_440).toString('base64') } }))
+      const res = await register(registration({ card: { cardNumber: 'H12345678', issuedAt: '2026-06-30', photoJpegBase64: jpegBytes(358, 441, 61_440).toString('base64') } }))
       t.equal(res.statusCode, 201)
-      const over = await register(registration({ card: { cardNumber: 'H12345678', issuedAt: '2026-06-30', photoJpegBase64: jpeg(358, 441, 61_441).toString('base64') } }))
+      const over = await register(registration({ card: { cardNumber: 'H12345678', issuedAt: '2026-06-30', photoJpegBase64: jpegBytes(358, 441, 61_441).toString('base64') } }))
       t.equal(over.statusCode, 422)
       t.equal(over.json().requirement, 'SIZE')
     })

@@ -5,30 +5,12 @@ import { applications, paymentNotifications, payments, timelineEvents } from '..
 import { composePaymentCode } from '../../src/domain/payment-code.js'
 import { signPayload } from '../../src/payments/signature.js'
 import { buildTestApp, PROBLEM_JSON, residentIdentity, type TestContext } from '../helper.js'
+import { createStation, jpegBytes } from '../fixtures.js'
 
 interface FieldErr { pointer: string; in: string; message: string }
 interface Applied { id: string; code: string; expiresAt: string; citizen: { authorization: string } }
 
 const START = '2026-12-01T02:00:00Z'
-
-/** A minimal JPEG: SOI, a baseline SOF0 frame header of the given size, EOI. */
-function jpeg (width: number, height: number): Buffer {
-  return Buffer.from([
-    0xff, 0xd8,
-    0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff,
-    0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01,
-    0xff, 0xd9
-  ])
-}
-
-async function createStation (ctx: TestContext): Promise<string> {
-  const res = await ctx.app.inject({
-    method: 'POST', url: '/v1/stations', headers: ctx.auth({ role: 'bureau_staff' }),
-    payload: { name: '天河区退役军人服务站', districtCode: '440106', address: '天河路1号', phone: '020-38000001', latitude: 23.1375, longitude: 113.3245 }
-  })
-  if (res.statusCode !== 201) throw new Error(`station not created: ${res.statusCode} ${res.body}`)
-  return res.json().id
-}
 
 /** Registers a holder with a card and a card photo; answers the citizen's authorization header. */
 async function registerHolder (ctx: TestContext, seq: number, name = '欧阳明'): Promise<{ authorization: string }> {
@@ -37,7 +19,7 @@ async function registerHolder (ctx: TestContext, seq: number, name = '欧阳明'
     method: 'POST', url: '/v1/holders', headers: ctx.auth({ role: 'bureau_staff' }),
     payload: {
       identity, phone: '13800138000',
-      card: { cardNumber: 'A12345678', issuedAt: '2025-06-30', photoJpegBase64: jpeg(358, 441).toString('base64') }
+      card: { cardNumber: 'A12345678', issuedAt: '2025-06-30', photoJpegBase64: jpegBytes(358, 441).toString('base64') }
     }
   })
   if (res.statusCode !== 201) throw new Error(`holder not registered: ${res.statusCode} ${res.body}`)
