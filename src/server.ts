@@ -25,7 +25,7 @@ async function main (): Promise<void> {
   const logger = pino(loggerOptions(config.logLevel),
     process.stdout.isTTY ? transport({ target: 'pino-pretty', options: { translateTime: 'SYS:standard' } }) : undefined)
 
-  const clock = config.clockStart === undefined ? systemClock : shiftedClock(config.clockStart)
+  const clock = config.clockStart === undefined ? systemClock : shiftedClock(config.clockStart, systemClock, new Date(performance.timeOrigin))
   const app = await buildApp(config, { logger, clock })
   const sweeper = startExpirySweeper(app, config.expirySweepIntervalMs)
   const sender = createLogSmsSender(logger)

@@ -54,6 +54,9 @@ export async function openDatabase (target: DatabaseTarget, log?: Pick<Logger, '
     })
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', (error) => log?.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, 'idle database connection lost'))
+    // pg-pool listens for errors only on idle clients; a connection lost inside a transaction would
+    // otherwise be an uncaught exception. Its query fails anyway (503), and the pool drops the client.
+    pool.on('connect', (client) => { client.on('error', () => undefined) })
     const db = drizzlePg({ client: pool, schema }) as unknown as Db
     return {
       kind: 'postgres',

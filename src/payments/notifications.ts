@@ -1,7 +1,7 @@
 // Applying a payment notification: exactly once, whatever arrives twice, late, or for the wrong amount.
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.js'
-import { paymentNotifications, payments } from '../db/schema.js'
+import { applications, paymentNotifications, payments } from '../db/schema.js'
 import { isPastDeadline } from '../domain/lifecycle.js'
 import { appendEvent, bumpVersion, expireDue, findInProgress, loadApplication } from '../applications/repository.js'
 
@@ -33,6 +33,10 @@ export async function applyNotification (tx: Executor, input: NotificationInput,
   const now = delivery.receivedAt
   // Copies of one notification queue up here, even for a code that matches no payment row to lock.
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`notification:${input.notificationId}`}))`)
+  // Locks are taken application first, then payment: the order cancellation and the sweeper use, so
+  // a notification racing either of them waits instead of deadlocking.
+  const [unlocked] = await tx.select({ applicationId: payments.applicationId }).from(payments).where(eq(payments.code, input.paymentCode))
+  if (unlocked !== undefined) await tx.select({ id: applications.id }).from(applications).where(eq(applications.id, unlocked.applicationId)).for('update')
   const [payment] = await tx.select().from(payments).where(eq(payments.code, input.paymentCode)).for('update')
 
   const record = async (result: NotificationResult): Promise<NotificationResult> => {

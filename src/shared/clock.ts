@@ -7,9 +7,12 @@ export const systemClock: Clock = {
   now: () => new Date()
 }
 
-/** Real time shifted so that it reads `start` now: lets a test harness put whole processes just before midnight. */
-export function shiftedClock (start: Date, base: Clock = systemClock): Clock {
-  const offset = start.getTime() - base.now().getTime()
+/**
+ * Real time shifted so that it read `start` at the instant `at` (by default now): lets a test harness
+ * put whole processes just before midnight, all agreeing when each is given its process start as `at`.
+ */
+export function shiftedClock (start: Date, base: Clock = systemClock, at: Date = base.now()): Clock {
+  const offset = start.getTime() - at.getTime()
   return { now: () => new Date(base.now().getTime() + offset) }
 }
 
