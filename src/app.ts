@@ -27,7 +27,7 @@ import idempotencyPlugin from './plugins/idempotency.js'
 import authPlugin from './plugins/auth.js'
 import contextPlugin from './plugins/context.js'
 import dbPlugin from './plugins/db.js'
-import errorsPlugin from './plugins/errors.js'
+import errorsPlugin, { sendProblem, toProblem } from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import { installValidators } from './plugins/validation.js'
@@ -72,7 +72,12 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     genReqId: requestIdOf,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    routerOptions: { maxParamLength: 200 }
+    routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (bad percent-encoding, over-long parameters) get the same problem+json.
+    frameworkErrors: (error, request, reply) => {
+      const { problem, headers } = toProblem(error, request)
+      return sendProblem(reply, problem, headers)
+    }
   })
   installValidators(app)
   // Bodies are JSON (and, per route, images); Fastify's default text/plain parser would let text through to validation.

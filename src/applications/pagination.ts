@@ -4,10 +4,14 @@ import { applications, type Stage } from '../db/schema.js'
 import { decodeCursor, encodeCursor } from '../shared/cursor.js'
 import type { ApplicationRecord, Page } from './repository.js'
 
-const isListCursor = (value: unknown): value is { createdAt: string; id: string } =>
-  typeof value === 'object' && value !== null &&
-  typeof (value as { createdAt?: unknown }).createdAt === 'string' && !Number.isNaN(Date.parse((value as { createdAt: string }).createdAt)) &&
-  typeof (value as { id?: unknown }).id === 'string' && /^[0-9a-f-]{36}$/.test((value as { id: string }).id)
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const isListCursor = (value: unknown): value is { createdAt: string; id: string } => {
+  const { createdAt, id } = (value ?? {}) as { createdAt?: unknown; id?: unknown }
+  if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id)) return false
+  // Only what this list issued: an instant that round-trips, in a year PostgreSQL stores.
+  const instant = new Date(createdAt)
+  return !Number.isNaN(instant.getTime()) && instant.toISOString() === createdAt && instant.getUTCFullYear() >= 1900 && instant.getUTCFullYear() <= 2999
+}
 
 /** The page request: one row more than asked, to know whether another page follows. */
 export function pageRequest (limit: number, cursor: string | undefined): Page {

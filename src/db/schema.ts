@@ -185,7 +185,8 @@ export const paymentNotifications = pgTable('payment_notifications', {
   amountFen: integer('amount_fen'),
   paidAt: instant('paid_at'),
   platformTransactionId: text('platform_transaction_id'),
-  rawBody: text('raw_body').notNull(),
+  /** The exact bytes received (they may not even be text). */
+  rawBody: bytea('raw_body').notNull(),
   signature: text('signature').notNull(),
   outcome: text('outcome', { enum: NOTIFICATION_OUTCOMES }).notNull(),
   /** Why the payment was not applied; a refund is due for anomalies. */

@@ -16,7 +16,7 @@ export interface NotificationInput {
   platformTransactionId: string
 }
 
-export interface Delivery { rawBody: string; signature: string; receivedAt: Date }
+export interface Delivery { rawBody: Buffer; signature: string; receivedAt: Date }
 
 export interface NotificationResult {
   outcome: 'RECORDED' | 'DUPLICATE' | 'ANOMALY'

@@ -81,21 +81,21 @@ const paymentRoutes: FastifyPluginAsyncTypebox = async function paymentRoutes (a
   })
 
   // The signature covers the exact bytes, so this route keeps the raw body and checks it before parsing.
-  const rawBodies = new WeakMap<object, string>()
+  const rawBodies = new WeakMap<object, Buffer>()
   const malformed = new WeakSet<object>()
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: NOTIFICATION_BODY_LIMIT }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: NOTIFICATION_BODY_LIMIT }, (request, body, done) => {
     const nowSeconds = Math.floor(app.clock.now().getTime() / 1000)
-    const verdict = verifySignature(request.headers['x-payment-signature'] as string | undefined, body as string, app.config.paymentWebhookSecret, nowSeconds)
+    const verdict = verifySignature(request.headers['x-payment-signature'] as string | undefined, body as Buffer, app.config.paymentWebhookSecret, nowSeconds)
     if (!verdict.ok) {
       done(new ProblemError(401, `SIGNATURE_${verdict.problem}`, 'Invalid signature', {
         detail: 'X-Payment-Signature is missing, malformed, stale or does not match the body'
       }), undefined)
       return
     }
-    rawBodies.set(request.raw, body as string)
+    rawBodies.set(request.raw, body as Buffer)
     try {
-      done(null, JSON.parse(body as string))
+      done(null, JSON.parse((body as Buffer).toString('utf8')))
     } catch {
       // Signed by the platform, so kept as received (REJECTED) by the handler before it refuses it.
       malformed.add(request.raw)
@@ -124,7 +124,7 @@ const paymentRoutes: FastifyPluginAsyncTypebox = async function paymentRoutes (a
     }
   }, async (request) => {
     const delivery = {
-      rawBody: rawBodies.get(request.raw) ?? '',
+      rawBody: rawBodies.get(request.raw) ?? Buffer.alloc(0),
       signature: String(request.headers['x-payment-signature']),
       receivedAt: app.clock.now()
     }

@@ -1,7 +1,7 @@
 // The one error handler: typed problems, validation failures, framework and database errors become RFC 9457 problem+json.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { isDatabaseUnavailable, isSerializationFailure, isUniqueViolation } from '../shared/db-errors.js'
+import { isDataException, isDatabaseUnavailable, isSerializationFailure, isUniqueViolation } from '../shared/db-errors.js'
 import { safePath } from '../shared/logging.js'
 import { ProblemError, problemType, type FieldError, type Problem } from '../shared/problem.js'
 
@@ -41,6 +41,8 @@ const FRAMEWORK_PROBLEMS: Record<string, { status: number; code: string; title: 
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', title: 'Malformed JSON', detail: 'The body is empty but the content type says JSON' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', title: 'Malformed JSON', detail: 'The body is not valid JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', title: 'Bad request', detail: 'Content-Length does not match the body' },
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', title: 'Bad request', detail: 'The URL is not well formed' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG', title: 'URI too long', detail: 'A path parameter is longer than this service accepts' },
   FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported media type', detail: 'The content type header is invalid' }
 }
 
@@ -75,6 +77,8 @@ export function toProblem (error: FastifyError | ProblemError | Error, request: 
   if (isDatabaseUnavailable(error)) {
     return { ...build(503, 'DATABASE_UNAVAILABLE', 'Service unavailable', 'The database is unavailable; retry shortly', base), headers: { 'retry-after': '5' } }
   }
+  // A backstop: validation should refuse such values first, but a value the database cannot take is the client's, not a 500.
+  if (isDataException(error)) return build(400, 'INVALID_VALUE', 'Bad request', 'A value in the request cannot be stored', base)
   if (isUniqueViolation(error)) return build(409, 'CONFLICT', 'Conflict', 'The request conflicts with existing data', base)
   if (isSerializationFailure(error)) {
     return { ...build(409, 'CONCURRENT_UPDATE', 'Conflict', 'A concurrent change won; retry the request', base), headers: { 'retry-after': '1' } }

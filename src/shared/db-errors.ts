@@ -19,6 +19,12 @@ export function isUniqueViolation (error: unknown, constraint?: string): boolean
   return pgError?.code === '23505' && (constraint === undefined || pgError.constraint === constraint)
 }
 
+/** Values PostgreSQL refuses as data (bad text representation, out-of-range dates, NUL bytes). */
+export function isDataException (error: unknown): boolean {
+  const code = driverError(error)?.code
+  return typeof code === 'string' && ['22P02', '22007', '22008', '22009', '22021', '22P05', '22003'].includes(code)
+}
+
 export function isSerializationFailure (error: unknown): boolean {
   const code = driverError(error)?.code
   return code === '40001' || code === '40P01'

@@ -11,8 +11,11 @@ import {
   CreateStationSchema, ListStationsQuerySchema, StationParamsSchema, StationSchema, toStationView, UpdateStationSchema
 } from './schemas.js'
 
-const isOffsetCursor = (value: unknown): value is { offset: number } =>
-  typeof value === 'object' && value !== null && Number.isInteger((value as { offset?: unknown }).offset) && (value as { offset: number }).offset >= 0
+const MAX_OFFSET = 100_000
+const isOffsetCursor = (value: unknown): value is { offset: number } => {
+  const offset = (value as { offset?: unknown } | null)?.offset
+  return typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0 && offset <= MAX_OFFSET
+}
 
 const stationRoutes: FastifyPluginAsyncTypebox = async function stationRoutes (app) {
   app.get('/v1/stations', {

@@ -118,7 +118,7 @@ t.test('payment notifications', async (t) => {
       outcome: 'RECORDED', anomalyReason: null, paymentCode: a.code, amountFen: 2000, platformTransactionId: 'tx-first',
       paymentId: payment.id, applicationId: a.id, signature
     })
-    t.equal(rows[0]!.rawBody, rawBody, 'raw_body is byte for byte what was sent')
+    t.same(rows[0]!.rawBody, Buffer.from(rawBody), 'raw_body is byte for byte what was sent')
     t.equal(rows[0]!.receivedAt.toISOString(), '2026-12-01T02:31:00.000Z', 'received_at is the arrival time')
     t.equal(rows[0]!.paidAt?.toISOString(), paidAt)
 
@@ -136,7 +136,7 @@ t.test('payment notifications', async (t) => {
       t.equal((await applicationRow(a.id)).version, application.version, 'the application is not touched')
       const rows = await notificationRows('ntf-first')
       t.same(rows.map((r) => r.outcome), ['RECORDED', 'DUPLICATE'], 'every delivery kept')
-      t.equal(rows[1]!.rawBody, rawBody)
+      t.same(rows[1]!.rawBody, Buffer.from(rawBody))
     })
 
     t.test('another transaction for an already paid code is ALREADY_PAID, refund required', async (t) => {
@@ -171,7 +171,7 @@ t.test('payment notifications', async (t) => {
     t.equal(rows.length, 20, 'every delivery kept')
     t.equal(rows.filter((r) => r.outcome === 'RECORDED').length, 1)
     t.equal(rows.filter((r) => r.outcome === 'DUPLICATE').length, 19)
-    t.ok(rows.every((r) => r.rawBody === rawBody))
+    t.ok(rows.every((r) => r.rawBody.equals(Buffer.from(rawBody))))
   })
 
   t.test('a wrong amount is AMOUNT_MISMATCH and does not advance the application', async (t) => {
@@ -291,7 +291,7 @@ t.test('payment notifications', async (t) => {
       t.equal(res.json().code, 'MALFORMED_JSON')
       const after = await stateOf(a.id)
       t.same({ ...after, notifications: before.notifications }, before, 'the payment and application are unchanged')
-      const [kept] = await db.select().from(paymentNotifications).where(eq(paymentNotifications.rawBody, '{"notificationId": '))
+      const [kept] = await db.select().from(paymentNotifications).where(eq(paymentNotifications.rawBody, Buffer.from('{"notificationId": ')))
       t.equal(kept?.outcome, 'REJECTED', 'a signed delivery is kept as received even when it is not JSON')
     })
 
@@ -316,7 +316,7 @@ t.test('payment notifications', async (t) => {
         t.ok(problem.errors.every((e: FieldErr) => e.in === 'body'))
         const after = await stateOf(a.id)
         t.equal(after.notifications, before.notifications + 1, 'one delivery row added')
-        const rejected = await db.select().from(paymentNotifications).where(eq(paymentNotifications.rawBody, rawBody))
+        const rejected = await db.select().from(paymentNotifications).where(eq(paymentNotifications.rawBody, Buffer.from(rawBody)))
         t.equal(rejected.length, 1)
         t.match(rejected[0], { outcome: 'REJECTED', signature, paymentId: null, applicationId: null })
         t.same({ ...after, notifications: before.notifications }, before, 'the payment and application are unchanged')
