@@ -12,7 +12,8 @@ import { buildTestApp } from '../helper.js'
 
 const run = promisify(execFile)
 const tsx = (script: string, args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, ['--import', 'tsx', `src/scripts/${script}`, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' })
+  // The test runner's own TypeScript loader (execArgv), so the scripts' coverage maps onto the same sources.
+  run(process.execPath, [...process.execArgv, `src/scripts/${script}`, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' })
 
 t.test('npm run token', async (t) => {
   const { app } = await buildTestApp(t)
