@@ -1,11 +1,11 @@
 // Who may see an application: its holder, staff of its station, bureau and admin. Everyone else gets 404.
 import type { Principal } from '../auth/principal.js'
-import type { Executor } from '../db/client.js'
+import type { Db, Executor } from '../db/client.js'
 import { normalizeIdentity } from '../domain/identity.js'
 import type { HoldersRepository } from '../holders/repository.js'
 import type { HolderRecord } from '../holders/schemas.js'
 import { notFound, ProblemError } from '../shared/problem.js'
-import { loadApplication, type ApplicationRecord } from './repository.js'
+import { applicationLoader, type ApplicationRecord } from './repository.js'
 
 /** The registry entry of the signed-in citizen; a person not in the registry gets a clear 404 problem. */
 export async function citizenHolder (tx: Executor, holders: HoldersRepository, principal: Principal): Promise<HolderRecord> {
@@ -34,10 +34,10 @@ export function maySee (principal: Principal, record: ApplicationRecord, citizen
 }
 
 /** The application if this principal may see it; 404 otherwise, so nobody learns that it exists. */
-export async function loadVisibleApplication (tx: Executor, holders: HoldersRepository, principal: Principal, id: string): Promise<ApplicationRecord> {
-  const record = await loadApplication(tx, id)
+export async function loadVisibleApplication (db: Db, holders: HoldersRepository, principal: Principal, id: string): Promise<ApplicationRecord> {
+  const record = await applicationLoader(db)(id)
   if (record === null) throw applicationNotFound()
-  const holderId = principal.role === 'citizen' ? (await holders.findByIdentity(tx, normalizeIdentity(principal.identity)))?.id ?? null : null
+  const holderId = principal.role === 'citizen' ? await holders.idByIdentity(db, normalizeIdentity(principal.identity)) : null
   if (!maySee(principal, record, holderId)) throw applicationNotFound()
   return record
 }

@@ -1,6 +1,6 @@
 // Data access for applications, their payments and timeline events. Every function takes the caller's executor.
 import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm'
-import { rowsOf, type Executor } from '../db/client.js'
+import { rowsOf, type Db, type Executor } from '../db/client.js'
 import {
   applications, cards, payments, stations, timelineEvents, type ApplicationType, type TimelineEventType
 } from '../db/schema.js'
@@ -27,6 +27,22 @@ export async function loadApplication (tx: Executor, id: string, options: { forU
   const query = selectRecords(tx).where(eq(applications.id, id)).limit(1)
   const [row] = options.forUpdate === true ? await query.for('update', { of: applications }) : await query
   return row ?? null
+}
+
+const preparedLoaders = new WeakMap<Executor, (id: string) => Promise<ApplicationRecord | null>>()
+
+/**
+ * The by-id read for requests outside a transaction, as a named prepared statement: Drizzle builds the
+ * SQL once per process instead of on every request (the largest CPU cost of a read, per BENCHMARKS.md).
+ */
+export function applicationLoader (db: Db): (id: string) => Promise<ApplicationRecord | null> {
+  let load = preparedLoaders.get(db)
+  if (load === undefined) {
+    const query = selectRecords(db).where(eq(applications.id, sql.placeholder('id'))).limit(1).prepare('load_application_by_id')
+    load = async (id) => (await query.execute({ id }))[0] ?? null
+    preparedLoaders.set(db, load)
+  }
+  return load
 }
 
 export async function findInProgress (tx: Executor, holderId: string): Promise<ApplicationRecord | null> {

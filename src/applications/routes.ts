@@ -10,7 +10,7 @@ import { createHoldersRepository } from '../holders/repository.js'
 import { principalOf } from '../plugins/auth.js'
 import { notFound, ProblemError } from '../shared/problem.js'
 import { AUTHENTICATED, bearerSecurity, DEFAULT_PAGE_SIZE, errorResponses, JSON_BODY, pageOf } from '../shared/schemas.js'
-import type { Executor } from '../db/client.js'
+import type { Db } from '../db/client.js'
 import { applicationNotFound, citizenHolder, loadVisibleApplication } from './access.js'
 import { pageOfRecords, pageRequest } from './pagination.js'
 import { appendEvent, bumpVersion, findInProgress, listApplications, loadApplication, timelineOf, type ApplicationRecord } from './repository.js'
@@ -26,7 +26,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async function applicationR
   const view = (record: ApplicationRecord, request: FastifyRequest) =>
     toApplicationView(record, app.clock.now(), app.paymentPlatform, pickLocale(request.headers['accept-language']))
 
-  const visibleApplication = (tx: Executor, request: FastifyRequest, id: string) => loadVisibleApplication(tx, holders, principalOf(request), id)
+  const visibleApplication = (db: Db, request: FastifyRequest, id: string) => loadVisibleApplication(db, holders, principalOf(request), id)
 
   app.post('/v1/applications', {
     onRequest: app.authorize(['citizen']),

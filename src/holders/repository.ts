@@ -116,6 +116,12 @@ export function createHoldersRepository (pii: PiiCipher) {
       }).where(eq(holders.id, id))
     },
 
+    /** Just the id: what access checks need, without decrypting anything. */
+    async idByIdentity (tx: Executor, identity: Identity): Promise<string | null> {
+      const [row] = await tx.select({ id: holders.id }).from(holders).where(eq(holders.identityHash, pii.hash(identityLookupKey(identity)))).limit(1)
+      return row?.id ?? null
+    },
+
     findByIdentity: (tx: Executor, identity: Identity) => findWhere(tx, eq(holders.identityHash, pii.hash(identityLookupKey(identity))))
   }
 }
