@@ -40,11 +40,6 @@ export async function listStations (tx: Executor, filter: StationFilter): Promis
   return rows.map((row) => ({ row }))
 }
 
-export async function findStation (tx: Executor, id: string): Promise<StationRow | null> {
-  const [row] = await tx.select().from(stations).where(eq(stations.id, id)).limit(1)
-  return row ?? null
-}
-
 export async function insertStation (tx: Executor, input: CreateStation, now: Date): Promise<StationRow> {
   const [row] = await tx.insert(stations).values({ ...input, active: input.active ?? true, createdAt: now, updatedAt: now }).returning()
   return row!
